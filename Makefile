@@ -1,0 +1,59 @@
+# The team's habits. `make run` and `make test` are all a newcomer needs.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test unit integration e2e infra lint format bench synth openapi clean
+
+install: $(STAMP)
+
+# The venv, the packages, and the Lambda layout on the path (layer = /opt/python,
+# functions = /var/task): one .pth file, the one place that sets it for every tool.
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -c "import sysconfig, pathlib; root = pathlib.Path.cwd(); \
+	  pathlib.Path(sysconfig.get_paths()['purelib'], 'dogwalk-lambda-paths.pth').write_text( \
+	  f'{root}/layers/core/python\n{root}/functions\n{root}\n')"
+	touch $(STAMP)
+
+run: install
+	$(PY) -m local run
+
+test: install
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+integration: install
+	$(PY) -m pytest tests/integration
+
+e2e: install
+	$(PY) -m pytest tests/e2e
+
+infra: install
+	$(PY) -m pytest tests/infra
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy layers/core/python functions local infra app.py
+	$(VENV)/bin/bandit -q -c pyproject.toml -r layers functions local infra app.py
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) -m bench
+
+synth: install
+	$(PY) app.py
+
+openapi: install
+	$(PY) -m local openapi > openapi.json
+
+clean:
+	rm -rf $(VENV) cdk.out .build .pytest_cache .mypy_cache .ruff_cache

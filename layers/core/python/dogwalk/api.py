@@ -1,0 +1,228 @@
+"""The HTTP adapter every endpoint shares: a Powertools REST resolver per function with the
+route taken from the registry, RFC 9457 problem details for every error, role checks, the
+body-size limit and `X-Request-Id` on every response.
+
+A handler module reads:
+
+    endpoint = Endpoint("get_health")
+
+    @endpoint.handle
+    def get_health() -> HealthReport: ...
+
+    lambda_handler = endpoint.lambda_handler
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from dogwalk import registry
+from dogwalk.config import settings
+from dogwalk.errors import DomainError, Forbidden, RateLimited, Unauthorized
+from dogwalk.observability import logger, metrics
+
+PROBLEM_JSON = "application/problem+json"
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    errors: list[FieldProblem] | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: filled by the authorizer (cloud) or the local platform into the request context."""
+
+    user_id: str
+    role: str
+
+
+def _problem_responses(route: registry.Endpoint) -> dict[int, Any]:
+    statuses = [400, 413, 422, 500]
+    if not route.public:
+        statuses += [401, 403, 404, 429]
+    if route.uses & {registry.DATABASE, registry.CACHE}:
+        statuses.append(503)
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in sorted(statuses)
+    }
+
+
+def problem_body(status: int, code: str, detail: str, request_id: str, title: str | None = None) -> dict[str, Any]:
+    """The problem document; also what API Gateway's own responses (authorizer 401/403) carry."""
+    return {
+        "type": f"https://docs.dogwalk.example/problems/{code}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id,
+    }
+
+
+def problem(status: int, code: str, detail: str, *, title: str | None = None, **extra: Any) -> Response:
+    body = problem_body(status, code, detail, _request_id(), title)
+    headers: dict[str, str] = {}
+    if extra.get("errors") is not None:
+        body["errors"] = extra["errors"]
+    if "retry_after_s" in extra:
+        headers["Retry-After"] = str(extra["retry_after_s"])
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
+
+
+_current_request_id = ""
+
+
+def _request_id() -> str:
+    return _current_request_id
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", ""))} for err in exc.errors()]
+
+
+def install_problem_handlers(app: APIGatewayRestResolver) -> None:
+    """Map every error to problem+json: domain errors by their code, validation to 400/422,
+    anything unexpected to a 500 that carries only the request id."""
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        extra: dict[str, Any] = {"errors": exc.errors}
+        if isinstance(exc, RateLimited):
+            extra["retry_after_s"] = exc.retry_after_s
+        return problem(exc.status, exc.code, exc.detail, title=exc.title, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        errors = _field_errors(exc)
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return problem(400, "bad_request", "The request body is not valid JSON.", errors=errors)
+        return problem(422, "validation_error", "The request does not match the expected shape.", errors=errors)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
+        return problem(500, "internal_error", "Something went wrong on our side; quote the request id.")
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return problem(404, "not_found", "No such resource.")
+
+
+def _raw_problem(response: Response) -> dict[str, Any]:
+    """A problem answered before the resolver runs, in the proxy-integration shape."""
+    return {
+        "statusCode": response.status_code,
+        "multiValueHeaders": {"Content-Type": [PROBLEM_JSON]},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body, validate=False))
+    return len(body.encode())
+
+
+class Endpoint:
+    """One registered endpoint served by one Lambda function."""
+
+    def __init__(self, name: str):
+        self.route = registry.endpoint(name)
+        self.app = APIGatewayRestResolver(enable_validation=True)
+        install_problem_handlers(self.app)
+        self.func: Callable[..., Any] | None = None
+        self.lambda_handler = logger.inject_lambda_context(
+            metrics.log_metrics(self._handle),
+            correlation_id_path=correlation_paths.API_GATEWAY_REST,
+            clear_state=True,
+        )
+
+    def handle(self, func: Handler) -> Handler:
+        self.func = func
+        self.register(self.app)
+        return func
+
+    def register(self, app: APIGatewayRestResolver) -> None:
+        """Declare this endpoint's route on `app` (its own resolver, or the OpenAPI document's)."""
+        route = self.route
+        assert self.func is not None, f"{route.name} has no handler"
+        app.route(
+            rule=route.path,
+            method=route.method,
+            summary=route.summary,
+            tags=[route.tag] if route.tag else None,
+            operation_id=route.name,
+            status_code=route.status_code,
+            responses=_problem_responses(route),
+            security=None if route.public else [{"bearerAuth": []}],
+            middlewares=None if route.public else [self._require_role],
+        )(self.func)
+
+    def _require_role(self, app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        principal = principal_of(app.current_event.raw_event)
+        if principal is None:
+            raise Unauthorized("A valid bearer token is required.")
+        if principal.role not in self.route.roles:
+            raise Forbidden("Your role may not call this endpoint.")
+        app.append_context(principal=principal)
+        return next_middleware(app)
+
+    @property
+    def principal(self) -> Principal:
+        principal = self.app.context.get("principal")
+        if principal is None:  # only reachable from a public route, which has no caller
+            raise Unauthorized("A valid bearer token is required.")
+        return principal
+
+    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        global _current_request_id
+        request_id = (event.get("requestContext") or {}).get("requestId") or context.aws_request_id
+        _current_request_id = request_id
+        if _body_size(event) > settings().max_body_bytes:
+            limit = settings().max_body_bytes
+            response = _raw_problem(problem(413, "payload_too_large", f"The request body is over {limit} bytes."))
+        else:
+            response = self.app.resolve(event, context)
+        response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
+        return response
+
+
+def principal_of(event: dict[str, Any]) -> Principal | None:
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    user_id, role = context.get("sub"), context.get("role")
+    if not user_id or not role:
+        return None
+    return Principal(user_id=str(user_id), role=str(role))

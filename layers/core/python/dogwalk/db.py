@@ -1,0 +1,62 @@
+"""PostgreSQL through psycopg 3: one connection per container, made lazily, kept across warm
+invocations and made again after a failure. Every state change runs in `transaction()`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.rows import dict_row
+
+from dogwalk.config import settings
+from dogwalk.errors import Unavailable
+
+_connection: psycopg.Connection | None = None
+
+
+def connection() -> psycopg.Connection:
+    """The container's connection, (re)connected when missing or broken."""
+    global _connection
+    if _connection is None or _connection.closed or _connection.broken:
+        timeout = settings().dependency_timeout_s
+        try:
+            _connection = psycopg.connect(
+                settings().database_url,
+                autocommit=True,
+                row_factory=dict_row,
+                connect_timeout=max(1, int(timeout)),
+                options=f"-c statement_timeout={int(timeout * 1000)}",
+                application_name="dogwalk",
+            )
+        except psycopg.OperationalError as exc:
+            raise Unavailable("the database cannot be reached") from exc
+    return _connection
+
+
+def reset() -> None:
+    """Forget the connection (after a failure, or between tests)."""
+    global _connection
+    if _connection is not None:
+        _connection.close()
+    _connection = None
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg.Connection]:
+    """One database transaction: committed when the block ends, rolled back if it raises.
+
+    A lost connection surfaces as `Unavailable` (503) and is made again by the next call.
+    """
+    conn = connection()
+    try:
+        with conn.transaction():
+            yield conn
+    except psycopg.OperationalError as exc:
+        reset()
+        raise Unavailable("the database connection failed") from exc
+
+
+def ping() -> None:
+    with transaction() as conn:
+        conn.execute("SELECT 1")

@@ -1,0 +1,143 @@
+"""The one declaration of every HTTP endpoint, queue consumer, topic rule and scheduled job.
+
+The CDK app creates one Lambda per entry, the local platform serves and schedules from it,
+and the OpenAPI document is generated from it. A handler module in `functions/` is named
+after its entry and finds its method and path here, so nothing lists a route twice.
+This module imports nothing heavy: the CDK app and the local platform read it without
+loading any handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PUBLIC: frozenset[str] = frozenset()
+ANY_USER: frozenset[str] = frozenset({"owner", "walker", "admin"})
+OWNER = frozenset({"owner"})
+WALKER = frozenset({"walker"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Function:
+    """What every Lambda declares: its module in `functions/` and its size."""
+
+    name: str
+    memory_mb: int = 256
+    timeout_s: int = 10
+    # names of the adapters the function uses; the CDK app grants exactly these
+    uses: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def handler(self) -> str:
+        return f"{self.name}.lambda_handler"
+
+
+@dataclass(frozen=True)
+class Endpoint(Function):
+    """An HTTP endpoint behind API Gateway (REST API, proxy integration)."""
+
+    method: str = "GET"
+    path: str = "/"
+    roles: frozenset[str] = PUBLIC
+    summary: str = ""
+    tag: str = ""
+    status_code: int = 200
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+
+@dataclass(frozen=True)
+class Schedule(Function):
+    """A job run on a schedule (an EventBridge rule in the cloud), e.g. `rate(5 minutes)`."""
+
+    every_s: int = 300
+
+    @property
+    def expression(self) -> str:
+        minutes, seconds = divmod(self.every_s, 60)
+        if seconds == 0 and minutes % 1440 == 0:
+            days = minutes // 1440
+            return f"rate({days} day{'s' if days > 1 else ''})"
+        if seconds == 0 and minutes % 60 == 0:
+            hours = minutes // 60
+            return f"rate({hours} hour{'s' if hours > 1 else ''})"
+        if seconds == 0:
+            return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+        raise ValueError(f"{self.name}: EventBridge schedules have minute resolution")
+
+
+@dataclass(frozen=True)
+class QueueConsumer(Function):
+    """A function fed by an SQS queue (event source mapping, partial batch failures)."""
+
+    queue: str = ""
+    batch_size: int = 10
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class TopicRule(Function):
+    """An MQTT topic filter whose messages reach a queue (an IoT topic rule in the cloud)."""
+
+    topic_filter: str = ""
+    queue: str = ""
+
+
+# Adapters a function may use; the CDK app turns each into a grant or a VPC attachment.
+DATABASE = "database"
+CACHE = "cache"
+SIGNING_KEYS_READ = "signing_keys_read"
+SIGNING_KEYS_WRITE = "signing_keys_write"
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        name="get_health",
+        method="GET",
+        path="/v1/health",
+        summary="Health of the database and the cache (Route 53 health checks)",
+        tag="Health",
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+    Endpoint(
+        name="get_jwks",
+        method="GET",
+        path="/.well-known/jwks.json",
+        summary="Public keys that verify access tokens (current and previous)",
+        tag="Health",
+        uses=frozenset({SIGNING_KEYS_READ}),
+    ),
+    Endpoint(
+        name="get_me",
+        method="GET",
+        path="/v1/auth/me",
+        roles=ANY_USER,
+        summary="The calling user",
+        tag="Auth",
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+)
+
+# The REST API's token authorizer; not an endpoint of its own.
+AUTHORIZER = Function(name="authorize", memory_mb=512, uses=frozenset({SIGNING_KEYS_READ, CACHE}))
+
+# Applies the SQL migrations; the CDK app runs it on every deploy before new code takes traffic.
+MIGRATOR = Function(name="run_migrations", timeout_s=300, uses=frozenset({DATABASE}))
+
+SCHEDULES: tuple[Schedule, ...] = ()
+QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = ()
+TOPIC_RULES: tuple[TopicRule, ...] = ()
+
+
+def endpoint(name: str) -> Endpoint:
+    for candidate in ENDPOINTS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no endpoint named {name!r} in the registry")
+
+
+def functions() -> tuple[Function, ...]:
+    """Every Lambda function the platform deploys."""
+    return (*ENDPOINTS, AUTHORIZER, MIGRATOR, *SCHEDULES, *QUEUE_CONSUMERS)

