@@ -34,7 +34,7 @@ class Ports:
 class Platform:
     """The running local platform: what it started and where each part listens."""
 
-    data_dir: Path = ROOT / ".local"
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("DOGWALK_DATA_DIR", ROOT / ".local")))
     ports: Ports = field(default_factory=Ports.from_env)
     started: list[Any] = field(default_factory=list)
     where: dict[str, str] = field(default_factory=dict)
@@ -171,7 +171,7 @@ def _redact(url: str) -> str:
 def point_at_running_platform() -> None:
     """Default every connection setting to the services of a `make run` on this machine."""
     ports = Ports.from_env()
-    password_file = ROOT / ".local" / "postgres" / "password"
+    password_file = Path(os.environ.get("DOGWALK_DATA_DIR", ROOT / ".local")) / "postgres" / "password"
     if "DATABASE_URL" not in os.environ and password_file.exists():
         password = password_file.read_text().strip()
         os.environ["DATABASE_URL"] = f"postgresql://dogwalk:{password}@127.0.0.1:{ports.postgres}/dogwalk"

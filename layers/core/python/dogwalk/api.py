@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -159,8 +160,8 @@ def _body_size(event: dict[str, Any]) -> int:
 class Endpoint:
     """One registered endpoint served by one Lambda function."""
 
-    def __init__(self, name: str):
-        self.route = registry.endpoint(name)
+    def __init__(self, route: str | registry.Endpoint):
+        self.route = registry.endpoint(route) if isinstance(route, str) else route
         self.app = APIGatewayRestResolver(enable_validation=True)
         install_problem_handlers(self.app)
         self.func: Callable[..., Any] | None = None
@@ -180,7 +181,7 @@ class Endpoint:
         route = self.route
         assert self.func is not None, f"{route.name} has no handler"
         app.route(
-            rule=route.path,
+            rule=re.sub(r"\{(\w+)\}", r"<\1>", route.path),  # API Gateway's {param} is Powertools' <param>
             method=route.method,
             summary=route.summary,
             tags=[route.tag] if route.tag else None,

@@ -1,0 +1,104 @@
+"""Session fixtures: a real PostgreSQL and a real Redis, started once from their Python packages
+(or the servers `DATABASE_URL` / `REDIS_URL` name), migrated once, cleaned between tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+# The functions never talk to real AWS from a test: moto, and credentials that are worth nothing.
+for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    os.environ[_name] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DogWalkTests")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    database_url: str
+    redis_url: str
+
+
+@pytest.fixture(scope="session")
+def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependencies]:
+    from local.services import Postgres, Redis, free_port
+
+    started = []
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        postgres = Postgres(tmp_path_factory.mktemp("postgres"), free_port())
+        database_url = postgres.start()
+        started.append(postgres)
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis = Redis(tmp_path_factory.mktemp("redis"), free_port())
+        redis_url = redis.start()
+        started.append(redis)
+    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
+    _forget_configuration()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        from dogwalk import migrations
+
+        migrations.apply(conn)
+    yield Dependencies(database_url, redis_url)
+    for service in reversed(started):
+        service.stop()
+
+
+def _forget_configuration() -> None:
+    from dogwalk import cache, db
+    from dogwalk.config import settings
+
+    settings.cache_clear()
+    db.reset()
+    cache.reset()
+
+
+@pytest.fixture
+def clean_state(dependencies: Dependencies) -> Iterator[Dependencies]:
+    """Empty tables (the schema stays) and an empty Redis, before the test."""
+    with psycopg.connect(dependencies.database_url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            )
+        ]
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+    import redis
+
+    redis.Redis.from_url(dependencies.redis_url).flushdb()
+    _forget_configuration()
+    yield dependencies
+    _forget_configuration()
+
+
+@dataclass(frozen=True)
+class SeededUser:
+    id: str
+    email: str
+    role: str
+
+
+def insert_user(database_url: str, role: str = "owner") -> SeededUser:
+    """A user row written directly (registration belongs to the auth endpoints)."""
+    user = SeededUser(str(uuid.uuid4()), f"{role}-{uuid.uuid4().hex[:8]}@example.com", role)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, role, name, password_hash) VALUES (%s, %s, %s, %s, 'not-a-hash')",
+            (user.id, user.email, role, f"Test {role}"),
+        )
+    return user
+
+
+REPO = Path(__file__).resolve().parent.parent
