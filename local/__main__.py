@@ -21,8 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from local.platform import run
 
-        run()
-        return 0
+        return run()
     if args.command == "openapi":
         from local.openapi import openapi_document
 

@@ -126,7 +126,8 @@ class Platform:
         for name, url in self.where.items():
             print(f"  {name:<{width}}  {url}", flush=True)
         print(f"  {'data':<{width}}  {self.data_dir}", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+        # shutdown() waits for serve_forever() to return, so it must not run on serve_forever's thread
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -182,12 +183,18 @@ def point_at_running_platform() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
-def run() -> None:
+def run() -> int:
+    from local.services import PortTaken
+
     platform = Platform()
     try:
         platform.start_dependencies()
         platform.prepare()
         platform.start_schedules()
         platform.serve()
+    except PortTaken as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         platform.stop()
+    return 0
