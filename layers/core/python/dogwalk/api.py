@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -61,6 +62,20 @@ class Principal:
 
     user_id: str
     role: str
+
+
+def _json_response(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+def _returned_model(func: Callable[..., Any] | None) -> type[BaseModel] | None:
+    """The pydantic model a route function returns, directly or as `Response[Model]`."""
+    if func is None:
+        return None
+    returned = typing.get_type_hints(func).get("return")
+    if typing.get_origin(returned) is Response:
+        returned = typing.get_args(returned)[0]
+    return returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
 
 
 def _problem_responses(route: registry.Endpoint) -> dict[int, Any]:
@@ -165,16 +180,33 @@ class Endpoint:
         self.app = APIGatewayRestResolver(enable_validation=True)
         install_problem_handlers(self.app)
         self.func: Callable[..., Any] | None = None
+        self.extra_responses: dict[int, type[BaseModel]] = {}
         self.lambda_handler = logger.inject_lambda_context(
             metrics.log_metrics(self._handle),
             correlation_id_path=correlation_paths.API_GATEWAY_REST,
             clear_state=True,
         )
 
-    def handle(self, func: Handler) -> Handler:
-        self.func = func
-        self.register(self.app)
-        return func
+    def handle(self, func: Handler | None = None, *, responses: dict[int, type[BaseModel]] | None = None) -> Any:
+        """Decorate the route function; `responses` documents answers other than problem+json
+        (e.g. health's 503, which carries the health report)."""
+
+        def decorate(func: Handler) -> Handler:
+            self.func = func
+            self.extra_responses = responses or {}
+            self.register(self.app)
+            return func
+
+        return decorate(func) if func is not None else decorate
+
+    def _responses(self) -> dict[int, Any]:
+        documented = _problem_responses(self.route)
+        success = _returned_model(self.func)
+        if success is not None:
+            documented[self.route.status_code] = _json_response(success, "Success")
+        for status, model in self.extra_responses.items():
+            documented[status] = _json_response(model, HTTPStatus(status).phrase)
+        return documented
 
     def register(self, app: APIGatewayRestResolver) -> None:
         """Declare this endpoint's route on `app` (its own resolver, or the OpenAPI document's)."""
@@ -187,7 +219,7 @@ class Endpoint:
             tags=[route.tag] if route.tag else None,
             operation_id=route.name,
             status_code=route.status_code,
-            responses=_problem_responses(route),
+            responses=self._responses(),
             security=None if route.public else [{"bearerAuth": []}],
             middlewares=None if route.public else [self._require_role],
         )(self.func)
