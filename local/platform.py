@@ -74,7 +74,7 @@ class Platform:
             self._owns_moto = True
             os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.ports.moto}"
             # moto accepts any credentials; never real ones
-            os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105
+            os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105 - moto accepts any
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self.where["AWS APIs (moto)"] = os.environ["AWS_ENDPOINT_URL"]
 
@@ -179,7 +179,7 @@ def point_at_running_platform() -> None:
     os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:{ports.redis}/0")
     if "AWS_ENDPOINT_URL" not in os.environ:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{ports.moto}"
-        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105 - moto accepts any
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 

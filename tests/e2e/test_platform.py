@@ -113,7 +113,7 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
             DOGWALK_MOTO_PORT=str(free_port()),
             DOGWALK_HTTP_PORT=str(free_port()),
         )
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             [sys.executable, "-m", "local", "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
         )
 

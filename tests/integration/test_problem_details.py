@@ -126,6 +126,6 @@ def test_a_role_the_route_does_not_allow_is_403() -> None:
 
 
 def test_no_principal_on_a_protected_route_is_401() -> None:
-    status, _, body = call(json.dumps({"name": "Rex", "size": "small"}), role=None)
+    status, _, _ = call(json.dumps({"name": "Rex", "size": "small"}), role=None)
 
     assert status == 401

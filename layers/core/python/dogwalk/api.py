@@ -24,9 +24,9 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -211,7 +211,8 @@ class Endpoint:
     def register(self, app: APIGatewayRestResolver) -> None:
         """Declare this endpoint's route on `app` (its own resolver, or the OpenAPI document's)."""
         route = self.route
-        assert self.func is not None, f"{route.name} has no handler"
+        if self.func is None:
+            raise TypeError(f"{route.name} has no handler: decorate one with @endpoint.handle")
         app.route(
             rule=re.sub(r"\{(\w+)\}", r"<\1>", route.path),  # API Gateway's {param} is Powertools' <param>
             method=route.method,

@@ -14,4 +14,4 @@ from typing import Any
 def client(service: str) -> Any:
     import boto3
 
-    return boto3.session.Session().client(service)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service)

@@ -20,7 +20,7 @@ class Settings(BaseModel):
     redis_url: str = "redis://127.0.0.1:63799/0"
     # how long a request may wait for PostgreSQL or Redis before it answers 503
     dependency_timeout_s: float = Field(default=3.0, gt=0)
-    signing_key_secret_id: str = "dogwalk/local/jwt-signing-keys"
+    signing_key_secret_id: str = "dogwalk/local/jwt-signing-keys"  # noqa: S105 - a name, not a secret
     jwt_issuer: str = "https://api.dogwalk.local"
     jwt_audience: str = "dogwalk-apps"
     access_token_ttl_s: int = 900
@@ -29,7 +29,7 @@ class Settings(BaseModel):
     tracing: str = "off"
 
 
-_ENV = {
+_ENV = {  # nosec B105 - environment variable names, not secrets
     "stage": "DOGWALK_STAGE",
     "database_url": "DATABASE_URL",
     "redis_url": "REDIS_URL",

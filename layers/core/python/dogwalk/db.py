@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -12,10 +13,12 @@ from psycopg.rows import dict_row
 from dogwalk.config import settings
 from dogwalk.errors import Unavailable
 
-_connection: psycopg.Connection | None = None
+Connection = psycopg.Connection[dict[str, Any]]
+
+_connection: Connection | None = None
 
 
-def connection() -> psycopg.Connection:
+def connection() -> Connection:
     """The container's connection, (re)connected when missing or broken."""
     global _connection
     if _connection is None or _connection.closed or _connection.broken:
@@ -43,7 +46,7 @@ def reset() -> None:
 
 
 @contextmanager
-def transaction() -> Iterator[psycopg.Connection]:
+def transaction() -> Iterator[Connection]:
     """One database transaction: committed when the block ends, rolled back if it raises.
 
     A lost connection surfaces as `Unavailable` (503) and is made again by the next call.

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from dogwalk import cache, db
 
+State = Literal["ok", "down"]
 
-def check_dependencies() -> dict[str, str]:
+
+def check_dependencies() -> dict[str, State]:
     """`{"database": "ok"|"down", "cache": "ok"|"down"}`; never raises."""
     return {"database": _probe(db.ping), "cache": _probe(cache.ping)}
 
 
-def _probe(ping: Callable[[], None]) -> str:
+def _probe(ping: Callable[[], None]) -> State:
     try:
         ping()
     except Exception:  # any failure of the dependency means "down"; the probe itself must not fail

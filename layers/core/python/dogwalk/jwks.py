@@ -12,7 +12,7 @@ from dogwalk import signing_keys
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
     keys = []
-    for key in reversed(signing_keys.keys()):  # the signing key first
+    for key in reversed(signing_keys.verifying_keys()):  # the signing key first
         jwk = json.loads(ECAlgorithm.to_jwk(key.public_key))
         keys.append({**jwk, "kid": key.kid, "alg": "ES256", "use": "sig"})
     return {"keys": keys}

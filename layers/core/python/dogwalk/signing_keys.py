@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -44,7 +45,8 @@ def _parse(secret: str) -> list[SigningKey]:
     keys = []
     for item in json.loads(secret).get("keys", []):
         private = serialization.load_pem_private_key(item["private_pem"].encode(), password=None)
-        assert isinstance(private, ec.EllipticCurvePrivateKey)
+        if not isinstance(private, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"signing key {item['kid']} is not an EC key")
         keys.append(SigningKey(item["kid"], private, float(item["created_at"])))
     return keys
 
@@ -67,7 +69,7 @@ def _read_secret() -> str | None:
     return str(value.get("SecretString") or "") or None
 
 
-def keys() -> list[SigningKey]:
+def verifying_keys() -> list[SigningKey]:
     """Every key that verifies, newest last (cached per container)."""
     global _cached
     now = time.monotonic()
@@ -81,7 +83,7 @@ def keys() -> list[SigningKey]:
 
 
 def current() -> SigningKey:
-    return keys()[-1]
+    return verifying_keys()[-1]
 
 
 def forget_cache() -> None:
@@ -123,7 +125,7 @@ def rotate() -> str:
     items = _stored_items()
     now = time.time()
     # a key stopped signing when its successor was created
-    kept = [item for item, successor in zip(items, items[1:]) if now - float(successor["created_at"]) < KEEP_RETIRED_S]
+    kept = [item for item, successor in pairwise(items) if now - float(successor["created_at"]) < KEEP_RETIRED_S]
     if items:
         kept.append(items[-1])
     new = _new_key()

@@ -54,7 +54,7 @@ def verify_access_token(token: str) -> Claims:
         raise Unauthorized("The access token is malformed.") from exc
     if header.get("alg") != ALGORITHM:
         raise Unauthorized("The access token is not signed with ES256.")
-    key = next((k for k in signing_keys.keys() if k.kid == header.get("kid")), None)
+    key = next((k for k in signing_keys.verifying_keys() if k.kid == header.get("kid")), None)
     if key is None:
         raise Unauthorized("The access token's key is unknown.")
     try:
