@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): numbers to quote, never assertions in the test suite."""

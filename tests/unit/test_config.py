@@ -1,0 +1,39 @@
+"""Settings come from the environment, typed, with a clear error for a bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from dogwalk.config import Settings, environment_names, settings
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
+
+
+def test_defaults_hold_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in environment_names().values():
+        monkeypatch.delenv(variable, raising=False)
+
+    assert settings() == Settings()
+
+
+def test_values_are_read_and_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOGWALK_DEPENDENCY_TIMEOUT_S", "0.5")
+    monkeypatch.setenv("DOGWALK_ACCESS_TOKEN_TTL_S", "600")
+    monkeypatch.setenv("DOGWALK_STAGE", "prod")
+
+    assert (settings().dependency_timeout_s, settings().access_token_ttl_s, settings().stage) == (0.5, 600, "prod")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("DOGWALK_ACCESS_TOKEN_TTL_S", "soon"), ("DOGWALK_DEPENDENCY_TIMEOUT_S", "-1")]
+)
+def test_a_bad_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ValueError):
+        settings()
