@@ -79,7 +79,7 @@ def main() -> None:
     redis = Redis(workdir / "redis", free_port())
     os.environ["DATABASE_URL"] = postgres.start()
     os.environ["REDIS_URL"] = redis.start()
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")  # nosec B106
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106  # nosec B106
     try:
         run(workdir)
     finally:
@@ -112,9 +112,14 @@ def run(workdir: Path) -> None:
 
     env = {**os.environ, "POWERTOOLS_METRICS_NAMESPACE": "Bench"}
     print(f"Cold start (import + first invocation, fresh interpreter, median of {COLD_RUNS}):")
-    for name in ("get_health", "get_me"):
-        figures = cold_start(name, event_for(name), env)
-        print(f"  {name:<12} {figures['cold_ms']:7.1f} ms   (of which import {figures['import_ms']:.1f} ms)")
+    traced = {**env, "DOGWALK_TRACING": "powertools", "POWERTOOLS_TRACE_DISABLED": "false"}
+    for label, name, environment in (
+        ("get_health", "get_health", env),
+        ("get_me", "get_me", env),
+        ("get_health + Tracer", "get_health", traced),
+    ):
+        figures = cold_start(name, event_for(name), environment)
+        print(f"  {label:<20} {figures['cold_ms']:7.1f} ms   (of which import {figures['import_ms']:.1f} ms)")
 
     import get_health
     import get_jwks

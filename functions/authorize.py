@@ -13,13 +13,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dogwalk.errors import Unauthorized
-from dogwalk.observability import logger, metrics
+from dogwalk.observability import instrument, logger, metrics
 from dogwalk.tokens import verify_access_token
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def authorize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
     scheme, _, token = (request.authorization_token or "").partition(" ")
     try:
@@ -46,3 +44,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
         "context": {"sub": claims.user_id, "role": claims.role},
     }
+
+
+lambda_handler = instrument(authorize)

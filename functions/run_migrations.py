@@ -8,11 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dogwalk import migrations, signing_keys
 from dogwalk.config import settings
-from dogwalk.observability import logger
+from dogwalk.observability import instrument, logger
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def run_migrations(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("RequestType") == "Delete":  # removing the stack keeps the data
         return {"PhysicalResourceId": event.get("PhysicalResourceId", "migrations")}
     with psycopg.connect(settings().database_url, autocommit=True) as conn:
@@ -20,3 +19,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     signing_keys.ensure_signing_key()
     logger.info("migrations applied", extra={"applied": applied})
     return {"PhysicalResourceId": "migrations", "Data": {"Applied": ",".join(applied)}}
+
+
+lambda_handler = instrument(run_migrations)

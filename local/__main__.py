@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         return 0
 
+    # like `sam local invoke`: the function's logs and metrics on stderr, its answer alone on stdout
+    answer_out, sys.stdout = sys.stdout, sys.stderr
     from dogwalk import registry
     from local import runtime
     from local.platform import point_at_running_platform
@@ -40,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no function named {args.name!r}; the registry has: {names}")
     with open(args.event) as file:
         event = json.load(file)
-    json.dump(runtime.invoke(function, event), sys.stdout, indent=2, default=str)
-    print()
+    json.dump(runtime.invoke(function, event), answer_out, indent=2, default=str)
+    print(file=answer_out)
     return 0
 
 

@@ -9,8 +9,28 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from pydantic import BaseModel
+
 from dogwalk import registry
-from dogwalk.api import Problem
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of the API is answered (see `dogwalk.api.problem`).
+
+    Only the document needs the model; the functions write the same fields without building it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    errors: list[FieldProblem] | None = None
 
 
 def openapi_document() -> dict[str, Any]:

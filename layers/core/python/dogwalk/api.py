@@ -15,6 +15,7 @@ A handler module reads:
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import re
 import typing
@@ -28,32 +29,14 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from dogwalk import registry
 from dogwalk.config import settings
 from dogwalk.errors import DomainError, Forbidden, RateLimited, Unauthorized
-from dogwalk.observability import logger, metrics
+from dogwalk.observability import instrument, logger, metrics
 
 PROBLEM_JSON = "application/problem+json"
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-
-
-class FieldProblem(BaseModel):
-    loc: list[str | int]
-    msg: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of the API is answered."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    request_id: str
-    errors: list[FieldProblem] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,18 +47,19 @@ class Principal:
     role: str
 
 
-def _json_response(model: type[BaseModel], description: str) -> dict[str, Any]:
+def _json_response(model: type, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-def _returned_model(func: Callable[..., Any] | None) -> type[BaseModel] | None:
-    """The pydantic model a route function returns, directly or as `Response[Model]`."""
+def _returned_model(func: Callable[..., Any] | None) -> type | None:
+    """The model (pydantic, or a TypedDict where pydantic's import is not worth it) a route
+    function returns, directly or as `Response[Model]`."""
     if func is None:
         return None
     returned = typing.get_type_hints(func).get("return")
     if typing.get_origin(returned) is Response:
         returned = typing.get_args(returned)[0]
-    return returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
+    return returned if isinstance(returned, type) and returned not in (dict, list, str) else None
 
 
 def _problem_responses(route: registry.Endpoint) -> dict[int, Any]:
@@ -177,23 +161,22 @@ class Endpoint:
 
     def __init__(self, route: str | registry.Endpoint):
         self.route = registry.endpoint(route) if isinstance(route, str) else route
-        self.app = APIGatewayRestResolver(enable_validation=True)
-        install_problem_handlers(self.app)
+        self.app = APIGatewayRestResolver()
         self.func: Callable[..., Any] | None = None
-        self.extra_responses: dict[int, type[BaseModel]] = {}
-        self.lambda_handler = logger.inject_lambda_context(
-            metrics.log_metrics(self._handle),
-            correlation_id_path=correlation_paths.API_GATEWAY_REST,
-            clear_state=True,
-        )
+        self.extra_responses: dict[int, type] = {}
+        self.lambda_handler = instrument(self._handle, correlation_paths.API_GATEWAY_REST)
 
-    def handle(self, func: Handler | None = None, *, responses: dict[int, type[BaseModel]] | None = None) -> Any:
+    def handle(self, func: Handler | None = None, *, responses: dict[int, type] | None = None) -> Any:
         """Decorate the route function; `responses` documents answers other than problem+json
         (e.g. health's 503, which carries the health report)."""
 
         def decorate(func: Handler) -> Handler:
             self.func = func
             self.extra_responses = responses or {}
+            # Validation (pydantic request parsing, response checking) costs ~70 ms of cold start;
+            # a route that takes no input has nothing to validate and skips it.
+            self.app = APIGatewayRestResolver(enable_validation=bool(inspect.signature(func).parameters))
+            install_problem_handlers(self.app)
             self.register(self.app)
             return func
 

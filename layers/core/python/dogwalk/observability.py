@@ -7,9 +7,12 @@ subsegments at a price of about 250 ms of cold start, so `DOGWALK_TRACING=powert
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+
+from dogwalk.config import settings
 
 SERVICE = "dogwalk"
 
@@ -30,3 +33,12 @@ def tracer() -> Any:
 
         _tracer = Tracer(service=SERVICE)
     return _tracer
+
+
+def instrument(handler: Callable[..., Any], correlation_id_path: str | None = None) -> Callable[..., Any]:
+    """Every function's entry point: Logger context (and correlation id), EMF metrics flushed at the
+    end, and Tracer subsegments when `DOGWALK_TRACING=powertools`."""
+    wrapped = metrics.log_metrics(handler, capture_cold_start_metric=True)
+    if settings().tracing == "powertools":
+        wrapped = tracer().capture_lambda_handler(wrapped)
+    return logger.inject_lambda_context(wrapped, correlation_id_path=correlation_id_path, clear_state=True)

@@ -1,0 +1,18 @@
+"""The CDK app: the DogWalk platform in its primary and secondary regions (`cdk synth`, `make synth`)."""
+
+from __future__ import annotations
+
+import os
+
+from aws_cdk import App
+
+from infra.compliance import add_checks
+from infra.deployment import cdk_json_context
+from infra.sources import REPO_ROOT
+from infra.stack import regional_stacks
+
+# The CLI names the output folder; run directly, the app would write to a temporary folder.
+app = App(context=cdk_json_context(), outdir=os.environ.get("CDK_OUTDIR", str(REPO_ROOT / "cdk.out")))
+regional_stacks(app)
+add_checks(app)
+app.synth()

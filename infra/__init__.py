@@ -1,0 +1,1 @@
+"""The CDK app's constructs and stacks: AWS resources derived from `dogwalk.registry`."""

@@ -1,0 +1,61 @@
+"""Deployment settings, read from the CDK context whose defaults live in `cdk.json`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+from infra.sources import CDK_JSON
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The `context` of `cdk.json`.
+
+    The CDK CLI passes it to the app itself, but `python app.py` and the tests do not go
+    through the CLI; giving it to `App(context=...)` keeps one source of defaults (values the
+    CLI passes, including `-c key=value`, take precedence over these).
+    """
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What differs between deployments of the same code (stage, regions, limits)."""
+
+    stage: str
+    primary_region: str
+    secondary_region: str
+    # placeholders until the database and cache constructs provide real endpoints
+    database_url: str
+    redis_url: str
+    log_retention: logs.RetentionDays
+    api_throttle_rate_limit: int
+    api_throttle_burst_limit: int
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        return (self.primary_region, self.secondary_region)
+
+    @classmethod
+    def from_context(cls, node: Node) -> Deployment:
+        def required(key: str) -> Any:
+            value = node.try_get_context(key)
+            if value is None:
+                raise ValueError(f"CDK context {key!r} is missing: set it in cdk.json or pass -c {key}=...")
+            return value
+
+        return cls(
+            stage=str(required("stage")),
+            primary_region=str(required("primary_region")),
+            secondary_region=str(required("secondary_region")),
+            database_url=str(required("database_url")),
+            redis_url=str(required("redis_url")),
+            log_retention=logs.RetentionDays[str(required("log_retention"))],
+            api_throttle_rate_limit=int(required("api_throttle_rate_limit")),
+            api_throttle_burst_limit=int(required("api_throttle_burst_limit")),
+        )

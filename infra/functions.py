@@ -1,0 +1,106 @@
+"""The function factory: every Lambda of the platform is built here the same way."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from dogwalk import registry
+from dogwalk.config import environment_names
+from infra.bundling import dependencies_layer_code
+from infra.compliance import acknowledge
+from infra.deployment import Deployment
+from infra.signing_keys import SigningKeys
+from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+POWERTOOLS_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "dogwalk", "POWERTOOLS_METRICS_NAMESPACE": "DogWalk"}
+
+
+def pascal_case(name: str) -> str:
+    """`get_health` → `GetHealth`, for construct ids derived from registry names."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class FunctionFactory(Construct):
+    """Owns the two layers and the code asset; `create` turns a registry declaration into a Lambda."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, deployment: Deployment, signing_keys: SigningKeys
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.deployment = deployment
+        self.signing_keys = signing_keys
+        self.dependencies_layer = lambda_.LayerVersion(
+            self,
+            "DependenciesLayer",
+            code=dependencies_layer_code(self),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Third-party packages from requirements.txt (without boto3)",
+        )
+        self.core_layer = lambda_.LayerVersion(
+            self,
+            "CoreLayer",
+            code=lambda_.Code.from_asset(str(CORE_LAYER_DIR), exclude=CODE_EXCLUDES),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="The dogwalk package: configuration, adapters and domain logic",
+        )
+        # one asset for every handler module: each function differs only by its handler
+        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+
+    def environment(self, declaration: registry.Function) -> dict[str, str]:
+        """Settings every function needs, plus the endpoints of the adapters it declares."""
+        names = environment_names()
+        environment = {names["stage"]: self.deployment.stage, **POWERTOOLS_ENVIRONMENT}
+        if registry.DATABASE in declaration.uses:
+            environment[names["database_url"]] = self.deployment.database_url
+        if registry.CACHE in declaration.uses:
+            environment[names["redis_url"]] = self.deployment.redis_url
+        if self.signing_keys.used_by(declaration.uses):
+            environment[names["signing_key_secret_id"]] = self.signing_keys.secret_name
+        return environment
+
+    def create(self, declaration: registry.Function) -> lambda_.Function:
+        construct_id = pascal_case(declaration.name)
+        # an explicit log group so that retention is set by CloudFormation, not by a helper Lambda
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=self.deployment.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=f"dogwalk {declaration.name}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=declaration.handler,
+            code=self.code,
+            layers=[self.dependencies_layer, self.core_layer],
+            memory_size=declaration.memory_mb,
+            timeout=Duration.seconds(declaration.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            environment=self.environment(declaration),
+        )
+        self.signing_keys.grant(function, declaration.uses)
+        acknowledge(
+            function,
+            f"IAM4[Policy::{BASIC_EXECUTION_ROLE}]",
+            "AWS's minimal Lambda logging policy (CreateLogGroup/CreateLogStream/PutLogEvents) that CDK attaches",
+        )
+        acknowledge(
+            function,
+            "IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions",
+        )
+        acknowledge(function, "L1", "Python 3.12 is the platform's chosen runtime: the layer is built for it")
+        return function

@@ -1,0 +1,38 @@
+"""Scheduled jobs: one EventBridge rule per registry `Schedule`, invoking its function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from dogwalk import registry
+from infra.functions import pascal_case
+
+
+class ScheduledJobs(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        jobs: Sequence[tuple[registry.Schedule, lambda_.IFunction]],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        for schedule, function in jobs:
+            events.Rule(
+                self,
+                pascal_case(schedule.name),
+                description=f"dogwalk {schedule.name} every {schedule.every_s} s",
+                schedule=events.Schedule.expression(schedule.expression),
+                # a run that cannot start before the next one is due is not worth retrying
+                targets=[
+                    targets.LambdaFunction(
+                        function, retry_attempts=2, max_event_age=Duration.seconds(max(60, schedule.every_s))
+                    )
+                ],
+            )

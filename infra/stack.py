@@ -1,0 +1,99 @@
+"""The regional stack: composes the platform's constructs from the registry's declarations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import App, Environment, Stack, Tags
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from dogwalk import registry
+from infra.api import Api
+from infra.deployment import Deployment
+from infra.functions import FunctionFactory
+from infra.migrations import Migrations
+from infra.queues import Queues
+from infra.schedules import ScheduledJobs
+from infra.signing_keys import SigningKeys
+
+
+class RegionalStack(Stack):
+    """The whole platform in one region.
+
+    The declarations default to the registry's; tests pass their own to cover kinds the
+    registry does not use yet (schedules, queue consumers, topic rules).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        deployment: Deployment,
+        endpoints: Sequence[registry.Endpoint] = registry.ENDPOINTS,
+        authorizer: registry.Function = registry.AUTHORIZER,
+        migrator: registry.Function = registry.MIGRATOR,
+        schedules: Sequence[registry.Schedule] = registry.SCHEDULES,
+        queue_consumers: Sequence[registry.QueueConsumer] = registry.QUEUE_CONSUMERS,
+        topic_rules: Sequence[registry.TopicRule] = registry.TOPIC_RULES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        signing_keys = SigningKeys(self, "SigningKeys", stage=deployment.stage)
+        factory = FunctionFactory(self, "Functions", deployment=deployment, signing_keys=signing_keys)
+        self.migrations = Migrations(
+            self, "Migrations", migrator=factory.create(migrator), log_retention=deployment.log_retention
+        )
+
+        def after_migrations(declaration: registry.Function) -> lambda_.Function:
+            function = factory.create(declaration)
+            function.node.add_dependency(self.migrations.resource)
+            return function
+
+        self.functions: dict[str, lambda_.Function] = {
+            endpoint.name: after_migrations(endpoint) for endpoint in endpoints
+        }
+        # API Gateway rejects an authorizer that no method uses
+        needs_authorizer = any(not endpoint.public for endpoint in endpoints)
+        authorizer_function = after_migrations(authorizer) if needs_authorizer else None
+        if endpoints:
+            self.api: Api | None = Api(
+                self,
+                "Api",
+                deployment=deployment,
+                endpoints=endpoints,
+                functions=self.functions,
+                authorizer=authorizer_function,
+            )
+        else:
+            self.api = None
+        ScheduledJobs(self, "Schedules", jobs=[(job, after_migrations(job)) for job in schedules])
+        Queues(
+            self,
+            "Queues",
+            stage=deployment.stage,
+            consumers=[(consumer, after_migrations(consumer)) for consumer in queue_consumers],
+            topic_rules=topic_rules,
+        )
+
+
+def regional_stacks(app: App) -> list[RegionalStack]:
+    """The app's stacks: the platform in the primary and in the secondary region."""
+    deployment = Deployment.from_context(app.node)
+    Tags.of(app).add("project", "dogwalk")
+    Tags.of(app).add("stage", deployment.stage)
+    # env-agnostic account: synth works without credentials; the CLI fills it in at deploy
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    return [
+        RegionalStack(
+            app,
+            f"DogWalk-{deployment.stage}-{role}",
+            deployment=deployment,
+            env=Environment(account=account, region=region),
+            description=f"DogWalk platform, {deployment.stage}, {role} region ({region})",
+        )
+        for role, region in zip(("primary", "secondary"), deployment.regions, strict=True)
+    ]

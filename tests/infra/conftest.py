@@ -1,0 +1,81 @@
+"""Synthesizes the CDK app once per test session, without bundling, and serves its templates.
+
+Self-contained: no database, cache or broker. Bundling is switched off with the context
+`aws:cdk:bundling-stacks: []`, so pip never runs here and the dependencies layer is staged
+unbuilt (see `infra.bundling.dependencies_layer_code`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+# jsii prints a banner on every start under Node 20; the tests do not need to see it
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import Environment
+from extra_declarations import EXTRA_CONSUMER, EXTRA_SCHEDULE, EXTRA_TOPIC_RULE, EXTRAS_STACK, unbundled_app
+from stack_template import StackTemplate, Synthesized
+
+from dogwalk import registry
+from infra.compliance import add_checks
+from infra.deployment import Deployment
+from infra.stack import RegionalStack, regional_stacks
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = unbundled_app(outdir=str(outdir))
+    primary, secondary = regional_stacks(app)
+    deployment = Deployment.from_context(app.node)
+    RegionalStack(
+        app,
+        EXTRAS_STACK,
+        deployment=deployment,
+        endpoints=(registry.endpoint("get_health"),),
+        schedules=(EXTRA_SCHEDULE,),
+        queue_consumers=(EXTRA_CONSUMER,),
+        topic_rules=(EXTRA_TOPIC_RULE,),
+        env=Environment(region=deployment.primary_region),
+    )
+    # the synth fails if cdk-nag finds anything no construct acknowledges
+    add_checks(app)
+    assembly = app.synth()
+    # reading the files is faster than marshalling the templates through jsii
+    templates = {
+        stack.stack_name: StackTemplate(json.loads((outdir / stack.template_file).read_text()))
+        for stack in assembly.stacks
+    }
+    return Synthesized(outdir, deployment, primary.stack_name, secondary.stack_name, templates)
+
+
+@pytest.fixture(scope="session")
+def regional(synthesized: Synthesized) -> list[StackTemplate]:
+    """The templates of the stacks the app deploys (primary and secondary region)."""
+    return [synthesized.templates[synthesized.primary], synthesized.templates[synthesized.secondary]]
+
+
+@pytest.fixture(scope="session")
+def primary(synthesized: Synthesized) -> StackTemplate:
+    return synthesized.templates[synthesized.primary]
+
+
+@pytest.fixture(scope="session")
+def extras(synthesized: Synthesized) -> StackTemplate:
+    return synthesized.templates[EXTRAS_STACK]
+
+
+@pytest.fixture(scope="session")
+def assets(synthesized: Synthesized) -> dict[str, Any]:
+    """The primary stack's asset manifest."""
+    manifest: dict[str, Any] = json.loads((synthesized.outdir / f"{synthesized.primary}.assets.json").read_text())
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def synthesized_deployment(synthesized: Synthesized) -> Deployment:
+    return synthesized.deployment

@@ -1,0 +1,36 @@
+"""Declarations of kinds the registry does not use yet, so that the tests cover their constructs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import App
+
+from dogwalk import registry
+from infra.deployment import cdk_json_context
+
+# the stack that carries them, next to the app's own stacks in the tests' app
+EXTRAS_STACK = "DogWalk-test-extras"
+EXTRA_SCHEDULE = registry.Schedule(
+    name="rotate_signing_keys", every_s=86400, uses=frozenset({registry.SIGNING_KEYS_WRITE})
+)
+EXTRA_CONSUMER = registry.QueueConsumer(
+    name="ingest_locations",
+    queue="walk_locations",
+    batch_size=25,
+    max_receive_count=3,
+    timeout_s=20,
+    uses=frozenset({registry.DATABASE}),
+)
+EXTRA_TOPIC_RULE = registry.TopicRule(
+    name="walk_locations_rule", topic_filter="dogwalk/walks/+/location", queue="walk_locations"
+)
+
+
+def unbundled_app(**kwargs: Any) -> App:
+    """An app with cdk.json's context in which no stack bundles assets, so pip never runs.
+
+    CDK stages (and bundles) an asset when the construct is created, not at synth, so even
+    an app that is never synthesized needs this context.
+    """
+    return App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, **kwargs)
