@@ -44,7 +44,7 @@ def percentile(samples: list[float], q: float) -> float:
 def cold_start(module: str, event: dict[str, Any], env: dict[str, str]) -> dict[str, float]:
     imports, totals = [], []
     for _ in range(COLD_RUNS):
-        result = subprocess.run(  # noqa: S603  # nosec B603 - our own interpreter and script
+        result = subprocess.run(  # noqa: S603  # nosec B603
             [sys.executable, "-c", COLD_SCRIPT.format(module=module), json.dumps(event)],
             env=env, capture_output=True, text=True, check=True, cwd=ROOT,
         )  # fmt: skip

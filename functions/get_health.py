@@ -5,9 +5,8 @@ leaving pydantic out of its import keeps the cold start of the most-called funct
 
 from typing import Literal
 
-from typing_extensions import TypedDict  # pydantic documents it on Python 3.11
-
 from aws_lambda_powertools.event_handler import Response
+from typing_extensions import TypedDict  # pydantic documents it on Python 3.11
 
 from dogwalk.api import Endpoint
 from dogwalk.health import State, check_dependencies

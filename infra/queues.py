@@ -20,11 +20,6 @@ DEAD_LETTER_RETENTION = Duration.days(14)
 BATCHING_WINDOW = Duration.seconds(1)
 
 
-def topic_rule_sql(rule: registry.TopicRule) -> str:
-    # IoT rule SQL built from the registry's own topic filter, not from user input
-    return f"SELECT * FROM '{rule.topic_filter}'"  # noqa: S608  # nosec B608
-
-
 class Queues(Construct):
     """One queue per consumer, named in the registry; topic rules send to those queues by name."""
 
@@ -91,7 +86,7 @@ class Queues(Construct):
             # rule names allow only letters, digits and underscores
             rule_name=re.sub(r"\W", "_", f"dogwalk_{stage}_{rule.name}"),
             topic_rule_payload=iot.CfnTopicRule.TopicRulePayloadProperty(
-                sql=topic_rule_sql(rule),
+                sql=rule.sql,
                 aws_iot_sql_version="2016-03-23",
                 rule_disabled=False,
                 actions=[

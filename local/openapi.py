@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-
 from pydantic import BaseModel
 
 from dogwalk import registry

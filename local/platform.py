@@ -74,7 +74,7 @@ class Platform:
             self._owns_moto = True
             os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.ports.moto}"
             # moto accepts any credentials; never real ones
-            os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105 - moto accepts any
+            os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self.where["AWS APIs (moto)"] = os.environ["AWS_ENDPOINT_URL"]
 
@@ -112,6 +112,27 @@ class Platform:
         scheduler.start()
         for schedule in scheduler.schedules:
             self.where[f"schedule {schedule.name}"] = schedule.expression
+
+    def start_queues(self) -> None:
+        """The SQS event source mappings and IoT topic rules of the registry, on moto and the local broker."""
+        from local.bridge import TopicBridge
+        from local.queues import QueueRunner, dead_letter_queue
+
+        # queues first: a rule's messages should land in a queue that already has its dead-letter queue
+        runner = QueueRunner(stop=self._stop)
+        runner.start()
+        self.started.append(runner)
+        for consumer in runner.consumers:
+            self.where[f"queue {consumer.name}"] = (
+                f"SQS {consumer.queue} → {consumer.name} (batch {consumer.batch_size},"
+                f" DLQ {dead_letter_queue(consumer.queue)} after {consumer.max_receive_count} receives)"
+            )
+        bridge = TopicBridge(stop=self._stop, broker_url=os.environ["MQTT_URL"])
+        if not bridge.start():
+            print("topic rules: not yet subscribed on the MQTT broker; still trying", file=sys.stderr)
+        self.started.append(bridge)
+        for rule in bridge.rules:
+            self.where[f"topic rule {rule.topic_filter}"] = f"{rule.sql} → SQS {rule.queue}"
 
     def serve(self) -> None:
         from local.gateway import Gateway, serve
@@ -179,7 +200,7 @@ def point_at_running_platform() -> None:
     os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:{ports.redis}/0")
     if "AWS_ENDPOINT_URL" not in os.environ:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{ports.moto}"
-        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105 - moto accepts any
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
@@ -190,6 +211,7 @@ def run() -> int:
     try:
         platform.start_dependencies()
         platform.prepare()
+        platform.start_queues()
         platform.start_schedules()
         platform.serve()
     except PortTaken as exc:

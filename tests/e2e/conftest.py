@@ -93,7 +93,9 @@ class RunningPlatform:
                 self.process.kill()
 
 
-def start_platform(data_dir: Path, ports: dict[str, int] | None = None) -> RunningPlatform:
+def start_platform(
+    data_dir: Path, ports: dict[str, int] | None = None, extra_env: dict[str, str] | None = None
+) -> RunningPlatform:
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MQTT_URL", "AWS_ENDPOINT_URL")
     }
@@ -101,6 +103,7 @@ def start_platform(data_dir: Path, ports: dict[str, int] | None = None) -> Runni
     env.update({f"DOGWALK_{name}_PORT": str(port) for name, port in chosen.items()})
     env["DOGWALK_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra_env or {})
     log = data_dir.with_suffix(".log")
     with log.open("w") as out:
         process = subprocess.Popen(

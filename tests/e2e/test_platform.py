@@ -121,3 +121,14 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
     assert f"port {taken} for PostgreSQL is taken" in result.stderr
     assert "DOGWALK_PG_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_platform_uses_the_servers_the_environment_names(tmp_path: Path, dependencies) -> None:
+    env = {"DATABASE_URL": dependencies.database_url, "REDIS_URL": dependencies.redis_url}
+    running = start_platform(tmp_path / "data", extra_env=env)
+    try:
+        assert running.get("/v1/health").json()["checks"] == {"database": "ok", "cache": "ok"}
+        assert not (tmp_path / "data" / "postgres").exists()
+        assert not (tmp_path / "data" / "redis").exists()
+    finally:
+        running.stop()

@@ -8,7 +8,6 @@ from stack_template import StackTemplate, referenced_ids
 
 from dogwalk import registry
 from infra.deployment import Deployment
-from infra.queues import topic_rule_sql
 from infra.stack import RegionalStack
 
 pytestmark = pytest.mark.infra
@@ -44,7 +43,7 @@ def test_topic_rule_sends_matching_messages_to_the_named_queue(extras: StackTemp
     [consumer_queue] = referenced_ids(mapping["Properties"]["EventSourceArn"])
     _, rule = extras.only("AWS::IoT::TopicRule")
     payload = rule["Properties"]["TopicRulePayload"]
-    assert payload["Sql"] == topic_rule_sql(EXTRA_TOPIC_RULE) == "SELECT * FROM 'dogwalk/walks/+/location'"
+    assert payload["Sql"] == EXTRA_TOPIC_RULE.sql == "SELECT *, topic() AS topic FROM 'dogwalk/walks/+/location'"
     [action] = payload["Actions"]
     assert referenced_ids(action["Sqs"]["QueueUrl"]) == {consumer_queue}
     assert function

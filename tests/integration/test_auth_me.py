@@ -63,3 +63,14 @@ def test_jwks_publishes_the_signing_key_and_the_previous_one_after_rotation(api:
     assert all(key["kty"] == "EC" and key["alg"] == "ES256" and "d" not in key for key in keys)
     assert api.get("/v1/auth/me", token=old_token).status == 200
     assert api.get("/v1/auth/me", token=token_for(owner)).status == 200
+
+
+def test_tokens_never_reach_the_logs(api: Api, owner: SeededUser, capsys) -> None:
+    token = token_for(owner)
+
+    api.get("/v1/auth/me", token=token)
+    api.get("/v1/auth/me", token=token[:-6] + "AAAAAA")
+
+    written = capsys.readouterr()
+    signature = token.rsplit(".", 1)[1]
+    assert signature not in written.out + written.err

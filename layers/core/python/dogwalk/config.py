@@ -32,18 +32,9 @@ class Settings:
             raise ValueError("timeouts, token lifetime and body limit must be positive")
 
 
-_ENV = {  # nosec B105 - environment variable names, not secrets
-    "stage": "DOGWALK_STAGE",
-    "database_url": "DATABASE_URL",
-    "redis_url": "REDIS_URL",
-    "dependency_timeout_s": "DOGWALK_DEPENDENCY_TIMEOUT_S",
-    "signing_key_secret_id": "DOGWALK_SIGNING_KEY_SECRET_ID",
-    "jwt_issuer": "DOGWALK_JWT_ISSUER",
-    "jwt_audience": "DOGWALK_JWT_AUDIENCE",
-    "access_token_ttl_s": "DOGWALK_ACCESS_TOKEN_TTL_S",
-    "max_body_bytes": "DOGWALK_MAX_BODY_BYTES",
-    "tracing": "DOGWALK_TRACING",
-}
+# each setting's variable is DOGWALK_<NAME>, but for the two that every tool knows by these names
+_UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+_ENV = {field.name: _UNPREFIXED.get(field.name, f"DOGWALK_{field.name.upper()}") for field in fields(Settings)}
 _TYPES = {"int": int, "float": float, "str": str}
 
 

@@ -85,6 +85,11 @@ class TopicRule(Function):
     topic_filter: str = ""
     queue: str = ""
 
+    @property
+    def sql(self) -> str:
+        """The rule's statement: each message's JSON payload with the topic it arrived on."""
+        return f"SELECT *, topic() AS topic FROM '{self.topic_filter}'"  # noqa: S608  # nosec B608
+
 
 # Adapters a function may use; the CDK app turns each into a grant or a VPC attachment.
 DATABASE = "database"
@@ -124,7 +129,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 AUTHORIZER = Function(name="authorize", memory_mb=512, uses=frozenset({SIGNING_KEYS_READ, CACHE}))
 
 # Applies the SQL migrations; the CDK app runs it on every deploy before new code takes traffic.
-MIGRATOR = Function(name="run_migrations", timeout_s=300, uses=frozenset({DATABASE}))
+MIGRATOR = Function(
+    name="run_migrations", timeout_s=300, uses=frozenset({DATABASE, SIGNING_KEYS_READ, SIGNING_KEYS_WRITE})
+)
 
 SCHEDULES: tuple[Schedule, ...] = ()
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = ()

@@ -27,7 +27,7 @@ def get_user(user_id: str) -> User:
     """The user, or `NotFound` (also for a malformed id: no existence leaks either way)."""
     with db.transaction() as conn:
         row = conn.execute(
-            f"SELECT {_COLUMNS} FROM users WHERE id::text = %s AND suspended_at IS NULL",  # noqa: S608  # nosec B608 - constant columns
+            f"SELECT {_COLUMNS} FROM users WHERE id::text = %s AND suspended_at IS NULL",  # noqa: S608  # nosec B608
             (user_id,),
         ).fetchone()
     if row is None:
