@@ -214,8 +214,19 @@ class Endpoint:
             raise Unauthorized("A valid bearer token is required.")
         if principal.role not in self.route.roles:
             raise Forbidden("Your role may not call this endpoint.")
+        # imported here: public functions need neither Redis nor the limiter
+        from dogwalk import ratelimit, suspensions
+
+        if suspensions.is_suspended(principal.user_id):
+            raise Unauthorized("This account is suspended.", code="account_suspended")
+        ratelimit.hit(ratelimit.REQUESTS_PER_USER, principal.user_id)
         app.append_context(principal=principal)
         return next_middleware(app)
+
+    @property
+    def source_ip(self) -> str:
+        """The caller's address as API Gateway saw it (the rate limits' subject)."""
+        return str(self.app.current_event.request_context.identity.source_ip or "unknown")
 
     @property
     def principal(self) -> Principal:

@@ -97,6 +97,10 @@ CACHE = "cache"
 SIGNING_KEYS_READ = "signing_keys_read"
 SIGNING_KEYS_WRITE = "signing_keys_write"
 
+# Hashing a password (Argon2id, 19 MiB) is CPU-bound: Lambda's CPU grows with memory.
+_HASHING_MB = 1024
+_AUTH = frozenset({DATABASE, CACHE, SIGNING_KEYS_READ})
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         name="get_health",
@@ -115,12 +119,99 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=frozenset({SIGNING_KEYS_READ}),
     ),
     Endpoint(
+        name="register",
+        method="POST",
+        path="/v1/auth/register",
+        status_code=201,
+        summary="Create an owner or walker account; answers a token pair",
+        tag="Auth",
+        memory_mb=_HASHING_MB,
+        uses=_AUTH,
+    ),
+    Endpoint(
+        name="login",
+        method="POST",
+        path="/v1/auth/login",
+        summary="Email, password and (when on) a TOTP code for a token pair",
+        tag="Auth",
+        memory_mb=_HASHING_MB,
+        uses=_AUTH,
+    ),
+    Endpoint(
+        name="refresh_tokens",
+        method="POST",
+        path="/v1/auth/refresh",
+        summary="Spend a refresh token for a new pair (reuse revokes the family)",
+        tag="Auth",
+        uses=_AUTH,
+    ),
+    Endpoint(
+        name="logout",
+        method="POST",
+        path="/v1/auth/logout",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Revoke the refresh token's family",
+        tag="Auth",
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+    Endpoint(
         name="get_me",
         method="GET",
         path="/v1/auth/me",
         roles=ANY_USER,
         summary="The calling user",
         tag="Auth",
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+    Endpoint(
+        name="change_password",
+        method="POST",
+        path="/v1/auth/password",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Change the password; every refresh family of the user is revoked",
+        tag="Auth",
+        memory_mb=_HASHING_MB,
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+    Endpoint(
+        name="setup_totp",
+        method="POST",
+        path="/v1/auth/mfa/totp/setup",
+        roles=ANY_USER,
+        summary="A new TOTP secret and its otpauth URI (pending until enabled)",
+        tag="Auth",
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+    Endpoint(
+        name="enable_totp",
+        method="POST",
+        path="/v1/auth/mfa/totp/enable",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Turn TOTP on with a valid code",
+        tag="Auth",
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+    Endpoint(
+        name="disable_totp",
+        method="POST",
+        path="/v1/auth/mfa/totp/disable",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Turn TOTP off with a valid code",
+        tag="Auth",
+        uses=frozenset({DATABASE, CACHE}),
+    ),
+    Endpoint(
+        name="suspend_user",
+        method="POST",
+        path="/v1/admin/users/{user_id}/suspend",
+        status_code=204,
+        roles=ADMIN,
+        summary="Suspend a user: no login, no refresh, live tokens refused",
+        tag="Admin",
         uses=frozenset({DATABASE, CACHE}),
     ),
 )
@@ -133,7 +224,14 @@ MIGRATOR = Function(
     name="run_migrations", timeout_s=300, uses=frozenset({DATABASE, SIGNING_KEYS_READ, SIGNING_KEYS_WRITE})
 )
 
-SCHEDULES: tuple[Schedule, ...] = ()
+SCHEDULES: tuple[Schedule, ...] = (
+    # a new signing key every 30 days; the previous one keeps verifying until its tokens expire
+    Schedule(
+        name="rotate_signing_keys",
+        every_s=30 * 24 * 3600,
+        uses=frozenset({SIGNING_KEYS_READ, SIGNING_KEYS_WRITE}),
+    ),
+)
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = ()
 TOPIC_RULES: tuple[TopicRule, ...] = ()
 

@@ -23,6 +23,8 @@ from dogwalk import aws
 from dogwalk.config import settings
 
 CACHE_S = 300
+# an unknown kid may be a key rotated in after this container read the secret; read again, not often
+REFRESH_AFTER_S = 10
 # a retired key verifies for this long after it stopped signing: longer than a token lives
 KEEP_RETIRED_S = 24 * 3600
 
@@ -69,11 +71,13 @@ def _read_secret() -> str | None:
     return str(value.get("SecretString") or "") or None
 
 
-def verifying_keys() -> list[SigningKey]:
-    """Every key that verifies, newest last (cached per container)."""
+def verifying_keys(*, refresh: bool = False) -> list[SigningKey]:
+    """Every key that verifies, newest last (cached per container; `refresh` reads the secret
+    again, at most every few seconds)."""
     global _cached
     now = time.monotonic()
-    if _cached is None or now - _cached[0] > CACHE_S:
+    age = now - _cached[0] if _cached is not None else None
+    if _cached is None or age is None or age > CACHE_S or (refresh and age > REFRESH_AFTER_S):
         secret = _read_secret()
         parsed = _parse(secret) if secret else []
         if not parsed:

@@ -54,7 +54,10 @@ def verify_access_token(token: str) -> Claims:
         raise Unauthorized("The access token is malformed.") from exc
     if header.get("alg") != ALGORITHM:
         raise Unauthorized("The access token is not signed with ES256.")
-    key = next((k for k in signing_keys.verifying_keys() if k.kid == header.get("kid")), None)
+    kid = header.get("kid")
+    key = next((k for k in signing_keys.verifying_keys() if k.kid == kid), None)
+    if key is None:  # a key rotated in since this container read the secret?
+        key = next((k for k in signing_keys.verifying_keys(refresh=True) if k.kid == kid), None)
     if key is None:
         raise Unauthorized("The access token's key is unknown.")
     try:
