@@ -4,14 +4,14 @@ from aws_lambda_powertools.event_handler import Response
 
 from dogwalk import accounts
 from dogwalk.api import Endpoint
-from dogwalk.schemas import Password, Write
+from dogwalk.schemas import NewPassword, Password, Write
 
 endpoint = Endpoint("change_password")
 
 
 class PasswordChange(Write):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 @endpoint.handle

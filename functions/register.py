@@ -6,14 +6,14 @@ from pydantic import Field
 
 from dogwalk import accounts
 from dogwalk.api import Endpoint
-from dogwalk.schemas import Email, Password, TokenPair, Write, token_pair
+from dogwalk.schemas import Email, NewPassword, TokenPair, Write, token_pair
 
 endpoint = Endpoint("register")
 
 
 class Registration(Write):
     email: Email
-    password: Password
+    password: NewPassword
     role: Literal["owner", "walker"]
     name: str = Field(min_length=1, max_length=200)
     phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")

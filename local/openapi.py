@@ -44,6 +44,10 @@ def openapi_document() -> dict[str, Any]:
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
         )
     )
+    for item in schema["paths"].values():
+        for operation in item.values():
+            # Powertools describes `Response[None]` as a JSON null; 204 has no body at all
+            operation["responses"].get("204", {}).pop("content", None)
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schemas["Problem"].pop("$defs", {}))

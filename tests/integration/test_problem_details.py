@@ -129,3 +129,23 @@ def test_no_principal_on_a_protected_route_is_401() -> None:
     status, _, _ = call(json.dumps({"name": "Rex", "size": "small"}), role=None)
 
     assert status == 401
+
+
+def test_a_body_that_is_not_json_is_415() -> None:
+    event = rest_event(
+        "POST", "/v1/things/t1", "", [("Content-Type", "text/plain")], b'{"name": "Rex", "size": "small"}', ROUTE,
+        {"thing_id": "t1"}, "203.0.113.7", "req-123",
+    )  # fmt: skip
+    event["requestContext"]["authorizer"] = {"sub": "user-1", "role": "owner", "principalId": "user-1"}
+
+    result = endpoint.lambda_handler(event, LambdaContext("create_thing"))
+
+    assert result["statusCode"] == 415
+    assert json.loads(result["body"])["code"] == "unsupported_media_type"
+
+
+def test_a_body_that_is_not_utf8_is_400() -> None:
+    status, _, body = call(b'{"name": "\xff\xfe"}')
+
+    assert status == 400
+    assert body["code"] == "bad_request"

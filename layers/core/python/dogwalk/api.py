@@ -59,13 +59,11 @@ def _returned_model(func: Callable[..., Any] | None) -> type | None:
     returned = typing.get_type_hints(func).get("return")
     if typing.get_origin(returned) is Response:
         returned = typing.get_args(returned)[0]
-    return returned if isinstance(returned, type) and returned not in (dict, list, str) else None
+    return returned if isinstance(returned, type) and returned not in (dict, list, str, type(None)) else None
 
 
 def _problem_responses(route: registry.Endpoint) -> dict[int, Any]:
-    statuses = [400, 413, 422, 500]
-    if not route.public:
-        statuses += [401, 403, 404, 429]
+    statuses = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500]
     if route.uses & {registry.DATABASE, registry.CACHE}:
         statuses.append(503)
     return {
@@ -149,6 +147,23 @@ def _raw_problem(response: Response) -> dict[str, Any]:
     }
 
 
+def _is_text(event: dict[str, Any]) -> bool:
+    """API Gateway base64-encodes a body that is not text; JSON must be UTF-8."""
+    if not event.get("isBase64Encoded") or not event.get("body"):
+        return True
+    try:
+        base64.b64decode(event["body"]).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _is_json(event: dict[str, Any]) -> bool:
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    media_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 def _body_size(event: dict[str, Any]) -> int:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
@@ -185,7 +200,9 @@ class Endpoint:
     def _responses(self) -> dict[int, Any]:
         documented = _problem_responses(self.route)
         success = _returned_model(self.func)
-        if success is not None:
+        if self.route.status_code == 204:
+            documented[204] = {"description": "No Content"}
+        elif success is not None:
             documented[self.route.status_code] = _json_response(success, "Success")
         for status, model in self.extra_responses.items():
             documented[status] = _json_response(model, HTTPStatus(status).phrase)
@@ -242,6 +259,10 @@ class Endpoint:
         if _body_size(event) > settings().max_body_bytes:
             limit = settings().max_body_bytes
             response = _raw_problem(problem(413, "payload_too_large", f"The request body is over {limit} bytes."))
+        elif event.get("body") and not _is_json(event):
+            response = _raw_problem(problem(415, "unsupported_media_type", "Send the body as application/json."))
+        elif not _is_text(event):
+            response = _raw_problem(problem(400, "bad_request", "The request body is not UTF-8 JSON."))
         else:
             response = self.app.resolve(event, context)
         response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
-# the policy (length, common passwords) is checked by the domain, with a field-level 422
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+# what the schema can say of the policy; common passwords and the email are checked by the domain
+NewPassword = Annotated[str, StringConstraints(min_length=12, max_length=128)]
 TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
