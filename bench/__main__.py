@@ -56,17 +56,23 @@ def cold_start(module: str, event: dict[str, Any], env: dict[str, str]) -> dict[
     return {"import_ms": statistics.median(imports), "cold_ms": statistics.median(totals)}
 
 
-def warm(handler: Any, event: dict[str, Any], name: str, calls: int = WARM_CALLS) -> dict[str, float]:
+def warm(
+    handler: Any, event: dict[str, Any] | list[dict[str, Any]], name: str, calls: int = WARM_CALLS
+) -> dict[str, float]:
     from local.runtime import LambdaContext
 
     context = LambdaContext(name)
-    for _ in range(200):
-        handler(event, context)
-    samples = []
-    for _ in range(calls):
+    events = event if isinstance(event, list) else [event]
+    for index in range(200):
+        handler(events[index % len(events)], context)
+    samples, statuses = [], set()
+    for index in range(calls):
         started = time.perf_counter()
-        handler(event, context)
+        answer = handler(events[index % len(events)], context)
         samples.append((time.perf_counter() - started) * 1000)
+        statuses.add(answer.get("statusCode", 200))
+    if statuses != {200}:
+        raise RuntimeError(f"{name} answered {statuses} during the benchmark")
     return {"p50_ms": percentile(samples, 50), "p99_ms": percentile(samples, 99)}
 
 
@@ -95,19 +101,22 @@ def run(workdir: Path) -> None:
     from dogwalk.registry import AUTHORIZER, endpoint
     from local.gateway import rest_event
 
+    # callers enough that 10,000 calls stay under the per-user limit of 300 a minute
+    user_ids = [str(uuid.uuid4()) for _ in range(60)]
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         migrations.apply(conn)
-        user_id = str(uuid.uuid4())
-        conn.execute(
-            "INSERT INTO users (id, email, role, name, password_hash) VALUES (%s, %s, 'owner', 'Bench', 'x')",
-            (user_id, f"{user_id}@example.com"),
-        )
+        for user_id in user_ids:
+            conn.execute(
+                "INSERT INTO users (id, email, role, name, password_hash) VALUES (%s, %s, 'owner', 'Bench', 'x')",
+                (user_id, f"{user_id}@example.com"),
+            )
+    user_id = user_ids[0]
 
-    def event_for(name: str) -> dict[str, Any]:
+    def event_for(name: str, caller: str = user_id) -> dict[str, Any]:
         route = endpoint(name)
         event = rest_event(route.method, route.path, "", [], b"", route, {}, "127.0.0.1", str(uuid.uuid4()))
         if not route.public:
-            event["requestContext"]["authorizer"] = {"sub": user_id, "role": "owner", "principalId": user_id}
+            event["requestContext"]["authorizer"] = {"sub": caller, "role": "owner", "principalId": caller}
         return event
 
     env = {**os.environ, "POWERTOOLS_METRICS_NAMESPACE": "Bench"}
@@ -131,10 +140,15 @@ def run(workdir: Path) -> None:
         from dogwalk.tokens import issue_access_token
 
         signing_keys.ensure_signing_key()
-        rows = [
+        rows: list[tuple[str, Any, Any, str]] = [
             ("get_jwks (no database)", get_jwks.lambda_handler, event_for("get_jwks"), "get_jwks"),
             ("get_health (PG + Redis)", get_health.lambda_handler, event_for("get_health"), "get_health"),
-            ("get_me (one PG query)", get_me.lambda_handler, event_for("get_me"), "get_me"),
+            (
+                "get_me (Redis ×2 + PG query)",
+                get_me.lambda_handler,
+                [event_for("get_me", caller) for caller in user_ids],
+                "get_me",
+            ),
         ]
         token, _ = issue_access_token(user_id, "owner")
         authorize = __import__(AUTHORIZER.name).lambda_handler
@@ -147,6 +161,49 @@ def run(workdir: Path) -> None:
         for label, handler, event, name in rows:
             figures = warm(handler, event, name)
             print(f"  {label:<26} p50 {figures['p50_ms']:6.3f} ms   p99 {figures['p99_ms']:6.3f} ms")
+        auth_flows(event_for)
+
+
+def auth_flows(event_for: Any) -> None:
+    """Login (Argon2id by design) and refresh, through the handlers, on PostgreSQL and Redis."""
+    import login
+    import refresh_tokens
+    import register
+
+    from dogwalk import db, sessions
+    from local.runtime import LambdaContext
+
+    def call(module: Any, name: str, body: dict[str, Any], source_ip: str = "198.51.100.1") -> dict[str, Any]:
+        event = event_for(name)
+        event["body"] = json.dumps(body)
+        event["headers"] = {"Content-Type": "application/json"}
+        event["requestContext"]["identity"]["sourceIp"] = source_ip
+        answer = module.lambda_handler(event, LambdaContext(name))
+        if answer["statusCode"] not in (200, 201):
+            raise RuntimeError(f"{name} answered {answer['statusCode']}: {answer['body']}")
+        return dict(json.loads(answer["body"]))
+
+    password = "a long walk in the park 2026"
+    user = call(register, "register", {"email": "bench@example.com", "password": password, "role": "owner",
+                                       "name": "Bench"})["user"]  # fmt: skip
+    logins = []
+    for _ in range(60):
+        started = time.perf_counter()
+        call(login, "login", {"email": "bench@example.com", "password": password})
+        logins.append((time.perf_counter() - started) * 1000)
+    mean = statistics.mean(logins)
+    print(f"Login (one container, sequential, {len(logins)} calls; Argon2id m=19 MiB t=2 p=1 dominates):")
+    print(f"  p50 {percentile(logins, 50):.1f} ms   p99 {percentile(logins, 99):.1f} ms   ≈ {1000 / mean:.0f} logins/s")
+
+    with db.transaction() as conn:  # one family per refresh: the per-family limit is 30 an hour
+        tokens = [sessions.start_family(conn, user["id"]) for _ in range(500)]
+    refreshes = []
+    for token in tokens:
+        started = time.perf_counter()
+        call(refresh_tokens, "refresh_tokens", {"refresh_token": token})
+        refreshes.append((time.perf_counter() - started) * 1000)
+    print(f"Refresh ({len(refreshes)} calls: rotate in one transaction, sign ES256):")
+    print(f"  p50 {percentile(refreshes, 50):.2f} ms   p99 {percentile(refreshes, 99):.2f} ms")
 
 
 if __name__ == "__main__":

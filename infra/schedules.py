@@ -14,6 +14,9 @@ from dogwalk import registry
 from infra.functions import pascal_case
 
 
+MAX_EVENT_AGE_S = 24 * 3600
+
+
 class ScheduledJobs(Construct):
     def __init__(
         self,
@@ -30,9 +33,12 @@ class ScheduledJobs(Construct):
                 description=f"dogwalk {schedule.name} every {schedule.every_s} s",
                 schedule=events.Schedule.expression(schedule.expression),
                 # a run that cannot start before the next one is due is not worth retrying
+                # (EventBridge keeps an event at most a day)
                 targets=[
                     targets.LambdaFunction(
-                        function, retry_attempts=2, max_event_age=Duration.seconds(max(60, schedule.every_s))
+                        function,
+                        retry_attempts=2,
+                        max_event_age=Duration.seconds(min(MAX_EVENT_AGE_S, max(60, schedule.every_s))),
                     )
                 ],
             )

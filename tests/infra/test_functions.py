@@ -12,11 +12,11 @@ from infra.deployment import Deployment
 
 pytestmark = pytest.mark.infra
 
-DEPLOYED = (*registry.ENDPOINTS, registry.AUTHORIZER, registry.MIGRATOR)
+DEPLOYED = registry.functions()
 ENV = environment_names()
 
 
-def test_one_python_function_per_endpoint_plus_authorizer_and_migrator(regional: list[StackTemplate]) -> None:
+def test_one_python_function_per_registered_function(regional: list[StackTemplate]) -> None:
     for template in regional:
         functions = template.python_functions()
         assert sorted(functions) == sorted(declaration.name for declaration in DEPLOYED)
