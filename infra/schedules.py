@@ -13,7 +13,6 @@ from constructs import Construct
 from dogwalk import registry
 from infra.functions import pascal_case
 
-
 MAX_EVENT_AGE_S = 24 * 3600
 
 

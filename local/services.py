@@ -76,7 +76,9 @@ class Postgres:
 
     def _run(self, *args: str) -> None:
         command = [str(self.bin / args[0]), *args[1:]]
-        subprocess.run(command, check=True, capture_output=True, user=self.run_as)  # noqa: S603  # nosec B603
+        result = subprocess.run(command, capture_output=True, text=True, user=self.run_as)  # noqa: S603  # nosec B603
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
     def _prepare_for_root(self) -> None:
         if os.geteuid() != 0:

@@ -22,6 +22,9 @@ import pytest
 from local.services import free_port
 from tests.conftest import REPO
 
+ADMIN_EMAIL = "ops@dogwalk.example"
+ADMIN_PASSWORD = "operator-password-for-tests"
+
 
 @dataclass
 class Reply:
@@ -122,7 +125,8 @@ def start_platform(
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    running = start_platform(tmp_path_factory.mktemp("platform") / "data")
+    admin = {"DOGWALK_ADMIN_EMAIL": ADMIN_EMAIL, "DOGWALK_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    running = start_platform(tmp_path_factory.mktemp("platform") / "data", extra_env=admin)
     yield running
     running.stop()
 

@@ -149,3 +149,20 @@ def test_a_body_that_is_not_utf8_is_400() -> None:
 
     assert status == 400
     assert body["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "name", ['"Rex\\u0000"', '"Rex\\ud83d"', '"\\ude00Rex"'], ids=["nul", "lone-high-surrogate", "lone-low-surrogate"]
+)
+def test_text_postgresql_cannot_store_is_400(name: str) -> None:
+    status, _, body = call('{"name": ' + name + ', "size": "small"}')
+
+    assert status == 400
+    assert body["code"] == "bad_request"
+
+
+def test_a_surrogate_pair_is_ordinary_text() -> None:
+    status, _, body = call('{"name": "Rex \\ud83d\\udc15", "size": "small"}')
+
+    assert status == 201
+    assert body["name"] == "Rex \N{DOG}"

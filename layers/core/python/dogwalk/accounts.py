@@ -4,7 +4,6 @@ changing the password, suspending, and the operator admin. Every change is one t
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from dataclasses import dataclass
 
@@ -32,10 +31,11 @@ def _tokens(user: User, refresh_token: str) -> Tokens:
     return Tokens(user, access_token, refresh_token, expires_in)
 
 
-def _password_problems(password: str, email: str) -> None:
+def _password_problems(password: str, email: str, field: str = "password") -> None:
+    """`ValidationFailed` naming the request's `field` when the password breaks the policy."""
     problems = passwords.policy_problems(password, email)
     if problems:
-        errors = [{"loc": ["body", "password"], "msg": f"The password {problem}."} for problem in problems]
+        errors = [{"loc": ["body", field], "msg": f"The password {problem}."} for problem in problems]
         raise ValidationFailed("The password is too weak.", errors=errors)
 
 
@@ -60,8 +60,7 @@ def register(email: str, password: str, role: str, name: str, phone: str | None,
 
 def login(email: str, password: str, totp_code: str | None, source_ip: str) -> Tokens:
     account = email.strip().lower()
-    ratelimit.check(LOGIN_FAILURES_PER_IP, source_ip)
-    ratelimit.check(LOGIN_FAILURES_PER_ACCOUNT, account)
+    counted = _count_attempt(account, source_ip)
     with db.transaction() as conn:
         row = conn.execute(
             "SELECT id::text AS id, password_hash, suspended_at, mfa_enabled, totp_secret FROM users WHERE email = %s",
@@ -69,29 +68,48 @@ def login(email: str, password: str, totp_code: str | None, source_ip: str) -> T
         ).fetchone()
     matches, new_hash = passwords.verify_password(row["password_hash"] if row else None, password)
     if row is None or not matches:
-        _failed_login(account, source_ip)
         raise Unauthorized("The email or the password is wrong.", code="invalid_credentials")
     if row["suspended_at"] is not None:
+        _uncount(counted)
         raise Forbidden("This account is suspended.", code="account_suspended")
     with db.transaction() as conn:
         if row["mfa_enabled"]:
             if not totp_code:
+                _uncount(counted)
                 raise Unauthorized("Enter the code from your authenticator app.", code="mfa_required")
             if not totp.verify_login_code(conn, row["id"], row["totp_secret"], totp_code):
-                _failed_login(account, source_ip)
                 raise Unauthorized("The code is wrong or was already used.", code="invalid_mfa_code")
         if new_hash:
             conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (new_hash, row["id"]))
         refresh_token = sessions.start_family(conn, row["id"])
+    _uncount(counted)
     ratelimit.clear(LOGIN_FAILURES_PER_ACCOUNT, account)
     return _tokens(get_user(row["id"]), refresh_token)
 
 
-def _failed_login(account: str, source_ip: str) -> None:
-    # counting may itself reach the limit; this attempt still answers 401, the next one 429
-    for limit, subject in ((LOGIN_FAILURES_PER_ACCOUNT, account), (LOGIN_FAILURES_PER_IP, source_ip)):
-        with contextlib.suppress(RateLimited):
-            ratelimit.hit(limit, subject)
+Counted = list[tuple[ratelimit.Limit, str, str]]
+
+
+def _count_attempt(account: str, source_ip: str | None) -> Counted:
+    """Count a password attempt before checking it, per IP and per account (429 when either is
+    full): concurrent guesses are counted as they start, not after they fail."""
+    counted: Counted = []
+    subjects = [(LOGIN_FAILURES_PER_ACCOUNT, account)]
+    if source_ip is not None:
+        subjects.insert(0, (LOGIN_FAILURES_PER_IP, source_ip))
+    try:
+        for limit, subject in subjects:
+            counted.append((limit, subject, ratelimit.hit(limit, subject)))
+    except RateLimited:
+        _uncount(counted)
+        raise
+    return counted
+
+
+def _uncount(counted: Counted) -> None:
+    """The attempt was not a failure (right password): take it back."""
+    for limit, subject, event_id in counted:
+        ratelimit.forget(limit, subject, event_id)
 
 
 def refresh(refresh_token: str) -> Tokens:
@@ -122,9 +140,12 @@ def change_password(user_id: str, current: str, new: str) -> None:
         row = conn.execute("SELECT email::text, password_hash FROM users WHERE id = %s", (user_id,)).fetchone()
     if row is None:
         raise NotFound("No such user.")
+    # a stolen access token must not make the current password guessable at the per-user rate
+    counted = _count_attempt(row["email"].lower(), None)
     if not passwords.verify_password(row["password_hash"], current)[0]:
         raise Unauthorized("The current password is wrong.", code="invalid_credentials")
-    _password_problems(new, row["email"])
+    _uncount(counted)
+    _password_problems(new, row["email"], field="new_password")
     new_hash = passwords.hash_password(new)
     with db.transaction() as conn:
         conn.execute(
@@ -151,18 +172,29 @@ def suspend(user_id: str) -> None:
 
 
 def ensure_operator_admin(email: str, password: str) -> None:
-    """The admin named by DOGWALK_ADMIN_EMAIL exists with DOGWALK_ADMIN_PASSWORD (created, or reset)."""
-    _password_problems(password, email)
+    """The admin named by DOGWALK_ADMIN_EMAIL exists with DOGWALK_ADMIN_PASSWORD: created, or its
+    password reset (which, like any password change, ends its sessions). Nothing changes when it
+    already holds that password, so a deploy does not log the operator out."""
+    account = email.strip().lower()
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT id::text AS id, role, password_hash, suspended_at FROM users WHERE email = %s", (account,)
+        ).fetchone()
+    if row is not None and row["role"] != "admin":  # never promote someone's own account
+        raise RuntimeError("DOGWALK_ADMIN_EMAIL belongs to an account that is not an admin")
+    if row is not None and row["suspended_at"] is None and passwords.verify_password(row["password_hash"], password)[0]:
+        return
+    _password_problems(password, account)
     password_hash = passwords.hash_password(password)
     with db.transaction() as conn:
-        written = conn.execute(
-            """
-            INSERT INTO users (id, email, role, name, password_hash) VALUES (%s, %s, 'admin', 'Operator', %s)
-            ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, suspended_at = NULL,
-                                              password_changed_at = now()
-                                        WHERE users.role = 'admin'
-            """,
-            (str(uuid.uuid4()), email.strip().lower(), password_hash),
-        ).rowcount
-    if written != 1:  # never promote someone's own account to admin
-        raise RuntimeError("DOGWALK_ADMIN_EMAIL belongs to an account that is not an admin")
+        if row is None:
+            conn.execute(
+                "INSERT INTO users (id, email, role, name, password_hash) VALUES (%s, %s, 'admin', 'Operator', %s)",
+                (str(uuid.uuid4()), account, password_hash),
+            )
+            return
+        conn.execute(
+            "UPDATE users SET password_hash = %s, suspended_at = NULL, password_changed_at = now() WHERE id = %s",
+            (password_hash, row["id"]),
+        )
+        sessions.revoke_all(conn, row["id"], "password_reset")

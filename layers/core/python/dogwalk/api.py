@@ -147,6 +147,30 @@ def _raw_problem(response: Response) -> dict[str, Any]:
     }
 
 
+# A JSON escape of NUL, or of a surrogate that is not half of a pair: PostgreSQL text can hold neither.
+_UNSTORABLE_ESCAPE = re.compile(
+    r"\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _storable(event: dict[str, Any]) -> bool:
+    """No NUL and no lone surrogate in the body, path or query: refused here as a 400 rather than
+    failing in the database as a 500, whatever endpoint and model."""
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded") and "\\u" in body and _UNSTORABLE_ESCAPE.search(body):
+        return False
+    values = [*(event.get("pathParameters") or {}).values(), *(event.get("queryStringParameters") or {}).values()]
+    for value in values:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        if "\x00" in value:
+            return False
+    return True
+
+
 def _is_text(event: dict[str, Any]) -> bool:
     """API Gateway base64-encodes a body that is not text; JSON must be UTF-8."""
     if not event.get("isBase64Encoded") or not event.get("body"):
@@ -263,6 +287,8 @@ class Endpoint:
             response = _raw_problem(problem(415, "unsupported_media_type", "Send the body as application/json."))
         elif not _is_text(event):
             response = _raw_problem(problem(400, "bad_request", "The request body is not UTF-8 JSON."))
+        elif not _storable(event):
+            response = _raw_problem(problem(400, "bad_request", "Text may not contain NUL or unpaired surrogates."))
         else:
             response = self.app.resolve(event, context)
         response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]

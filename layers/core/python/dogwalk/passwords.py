@@ -7,6 +7,7 @@ lists (MIT licence), lower-cased.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -20,8 +21,13 @@ MAX_LENGTH = 128
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
 
 
+def _normalized(password: str) -> str:
+    # the same password typed on two keyboards may arrive composed or decomposed (NIST SP 800-63B)
+    return unicodedata.normalize("NFKC", password)
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(_normalized(password))
 
 
 @cache
@@ -36,7 +42,7 @@ def verify_password(stored_hash: str | None, password: str) -> tuple[bool, str |
     long as for a wrong password.
     """
     try:
-        _hasher.verify(stored_hash or _dummy_hash(), password)
+        _hasher.verify(stored_hash or _dummy_hash(), _normalized(password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False, None
     if stored_hash is None:
@@ -52,6 +58,7 @@ def _common_passwords() -> frozenset[str]:
 def policy_problems(password: str, email: str) -> list[str]:
     """What is wrong with a new password; empty when it is acceptable."""
     problems = []
+    password = _normalized(password)
     if len(password) < MIN_LENGTH:
         problems.append(f"must be at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:

@@ -1,8 +1,9 @@
 """Sliding-window rate limits in Redis, atomic through one Lua script.
 
 Each limit keeps the times of recent events in a sorted set. `hit` counts an event and says
-whether it went over; `check` only says whether the next event would (login counts failures
-only, so it checks before and hits after a failure). What happens when Redis is down is a
+whether it went over; `check` only says whether the next event would; `forget` takes one back.
+Login counts every attempt before verifying the password (so parallel guesses cannot slip past
+the limit) and takes back those that turn out not to be failures. What happens when Redis is down is a
 property of each limit: unauthenticated, abuse-prone endpoints fail closed (503), the general
 per-user limit fails open and counts a metric.
 """
@@ -57,36 +58,48 @@ REQUESTS_PER_USER = Limit("user", 300, 60, fail_open=True)
 _script: object | None = None
 
 
-def _run(limit: Limit, subject: str, record: bool, now: float | None) -> None:
+def _run(limit: Limit, subject: str, record: bool, now: float | None) -> str:
     global _script
     client = cache.client()
     if _script is None:
         _script = client.register_script(_SCRIPT)
     now_ms = int((time.time() if now is None else now) * 1000)
+    member = f"{now_ms}-{uuid.uuid4().hex}"
     try:
         allowed, retry_ms = _script(  # type: ignore[operator]
             keys=[limit._key(subject)],
-            args=[now_ms, limit.window_s * 1000, limit.limit, "1" if record else "0", f"{now_ms}-{uuid.uuid4().hex}"],
+            args=[now_ms, limit.window_s * 1000, limit.limit, "1" if record else "0", member],
             client=client,
         )
     except redis.RedisError as exc:
         if limit.fail_open:
             metrics.add_metric(name="RateLimiterFailOpen", unit="Count", value=1)
             logger.warning("rate limiter unavailable; allowing", extra={"limit": limit.name})
-            return
+            return ""
         raise Unavailable("Rate limiting is unavailable; try again shortly.") from exc
     if not int(allowed):
         raise RateLimited("Too many requests; slow down.", retry_after_s=max(1, math.ceil(int(retry_ms) / 1000)))
+    return member
 
 
-def hit(limit: Limit, subject: str, *, now: float | None = None) -> None:
-    """Count one event; `RateLimited` when the window is already full."""
-    _run(limit, subject, True, now)
+def hit(limit: Limit, subject: str, *, now: float | None = None) -> str:
+    """Count one event; `RateLimited` when the window is already full. Returns the event's id."""
+    return _run(limit, subject, True, now)
 
 
 def check(limit: Limit, subject: str, *, now: float | None = None) -> None:
     """`RateLimited` when the window is full, without counting anything."""
     _run(limit, subject, False, now)
+
+
+def forget(limit: Limit, subject: str, event_id: str) -> None:
+    """Take back one counted event (an attempt that turned out not to be a failure)."""
+    if not event_id:
+        return
+    try:
+        cache.client().zrem(limit._key(subject), event_id)
+    except redis.RedisError:
+        logger.warning("could not take back a counted event", extra={"limit": limit.name})
 
 
 def clear(limit: Limit, subject: str) -> None:
