@@ -33,6 +33,9 @@ def state(clean_state: Dependencies) -> Dependencies:
     return clean_state
 
 
+CLIENT_IP = "203.0.113.7"
+
+
 @dataclass
 class Answer:
     status: int
@@ -60,6 +63,7 @@ class Api:
         raw: bytes | None = None,
         token: str | None = None,
         headers: dict[str, str] | None = None,
+        source_ip: str = CLIENT_IP,
     ) -> Answer:
         sent = dict(headers or {})
         body = raw if raw is not None else (json.dumps(json_body).encode() if json_body is not None else b"")
@@ -67,7 +71,7 @@ class Api:
             sent.setdefault("Content-Type", "application/json")
         if token:
             sent["Authorization"] = f"Bearer {token}"
-        reply = self.gateway.handle(method, path, list(sent.items()), body, "203.0.113.7")
+        reply = self.gateway.handle(method, path, list(sent.items()), body, source_ip)
         return Answer(reply.status, {k.lower(): v for k, v in reply.headers}, reply.body)
 
     def get(self, path: str, **kwargs: Any) -> Answer:

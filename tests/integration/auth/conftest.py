@@ -3,7 +3,6 @@ every 4xx it received, the problem+json contract; small helpers to register, log
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,10 +12,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.conftest import Dependencies
-from tests.integration.conftest import Answer, Api
+from tests.integration.conftest import CLIENT_IP, Answer, Api
 
 PASSWORD = "correct horse battery staple"
-CLIENT_IP = "203.0.113.7"  # what the shared `Api` client sends
 
 
 def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
@@ -37,25 +35,8 @@ class AuthApi(Api):
         super().__init__()
         self.answers: list[Answer] = []
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        raw: bytes | None = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        source_ip: str = CLIENT_IP,
-    ) -> Answer:
-        sent = dict(headers or {})
-        body = raw if raw is not None else (json.dumps(json_body).encode() if json_body is not None else b"")
-        if body:
-            sent.setdefault("Content-Type", "application/json")
-        if token:
-            sent["Authorization"] = f"Bearer {token}"
-        reply = self.gateway.handle(method, path, list(sent.items()), body, source_ip)
-        answer = Answer(reply.status, {k.lower(): v for k, v in reply.headers}, reply.body)
+    def request(self, method: str, path: str, **kwargs: Any) -> Answer:
+        answer = super().request(method, path, **kwargs)
         self.answers.append(answer)
         return answer
 
