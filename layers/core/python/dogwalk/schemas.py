@@ -3,10 +3,14 @@ takes and returns plain values). Writes forbid unknown fields."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from dogwalk.views import UserView, user_view
+
+if TYPE_CHECKING:
+    from dogwalk.accounts import Tokens
 
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -22,24 +26,19 @@ class Write(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class UserOut(BaseModel):
-    id: str
-    email: str
-    role: Literal["owner", "walker", "admin"]
-    name: str
-    phone: str | None
-    mfa_enabled: bool
-    created_at: datetime
-
-
 class TokenPair(BaseModel):
-    user: UserOut
+    user: UserView
     access_token: str
     refresh_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme's name
     expires_in: int = Field(description="seconds the access token lives")
 
 
-def token_pair(tokens: object) -> TokenPair:
-    """The answer of register, login and refresh, from `dogwalk.accounts.Tokens`."""
-    return TokenPair.model_validate(tokens, from_attributes=True)
+def token_pair(tokens: Tokens) -> TokenPair:
+    """The answer of register, login and refresh."""
+    return TokenPair(
+        user=user_view(tokens.user),
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
