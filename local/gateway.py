@@ -44,7 +44,8 @@ class Gateway:
     """What the HTTP server serves: the registered endpoints and the local extras."""
 
     def __init__(self, endpoints: tuple[registry.Endpoint, ...] = registry.ENDPOINTS):
-        self.routes = [Route(endpoint) for endpoint in endpoints]
+        # like API Gateway, a literal segment wins over a parameter: /v1/walkers/search before /v1/walkers/{id}
+        self.routes = sorted((Route(endpoint) for endpoint in endpoints), key=lambda r: r.endpoint.path.count("{"))
         self._openapi: bytes | None = None
 
     def match(self, method: str, path: str) -> tuple[registry.Endpoint, dict[str, str]] | None:

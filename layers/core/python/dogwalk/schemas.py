@@ -3,7 +3,8 @@ takes and returns plain values). Writes forbid unknown fields."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -11,6 +12,7 @@ from dogwalk.views import UserView, user_view
 
 if TYPE_CHECKING:
     from dogwalk.accounts import Tokens
+    from dogwalk.pricing import Quote
 
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -42,3 +44,78 @@ def token_pair(tokens: Tokens) -> TokenPair:
         refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
     )
+
+
+Size = Literal["small", "medium", "large", "giant"]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+class DogOut(BaseModel):
+    id: str
+    owner_id: str
+    name: str
+    breed: str | None
+    size: Size
+    birth_date: date | None
+    notes: str | None
+    vaccinated: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class DogPage(BaseModel):
+    items: list[DogOut]
+    next_cursor: str | None
+
+
+class ServiceArea(BaseModel):
+    lat: Latitude
+    lon: Longitude
+    radius_km: float = Field(gt=0, le=25)
+
+
+class PublicWalker(BaseModel):
+    id: str
+    name: str
+    bio: str
+    price_cents_per_30min: int
+    verified: bool
+    rating_avg: float | None
+    rating_count: int
+    completed_walks: int
+    service_area: ServiceArea
+
+
+def public_walker(row: dict[str, Any]) -> PublicWalker:
+    return PublicWalker(
+        id=row["id"],
+        name=row["name"],
+        bio=row["bio"],
+        price_cents_per_30min=row["price_cents_per_30min"],
+        verified=row["verification"] == "verified",
+        rating_avg=row["rating_avg"],
+        rating_count=row["rating_count"],
+        completed_walks=row["completed_walks"],
+        service_area=ServiceArea(lat=row["lat"], lon=row["lon"], radius_km=row["radius_km"]),
+    )
+
+
+class QuoteLine(BaseModel):
+    code: str
+    description: str
+    amount_cents: int
+
+
+class QuoteOut(BaseModel):
+    base_cents: int
+    extra_dog_cents: int
+    surge_cents: int
+    service_fee_cents: int
+    total_cents: int
+    currency: str
+    lines: list[QuoteLine]
+
+
+def quote_out(quote: Quote) -> QuoteOut:
+    return QuoteOut.model_validate(quote, from_attributes=True)

@@ -1,0 +1,294 @@
+"""Walkers: the profile (price, service area, sizes, timezone), weekly availability in local
+time, time off, verification by admins (an audit row per decision, an outbox event), the public
+profile, and search."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from dogwalk import db, outbox
+from dogwalk.errors import InvalidState, NotFound, ValidationFailed
+from dogwalk.pagination import decode_cursor, page
+
+MAX_RADIUS_KM = 25.0
+
+
+@dataclass(frozen=True)
+class Window:
+    weekday: int  # Monday = 0
+    start_min: int
+    end_min: int
+
+
+def _field_error(loc: list[str | int], msg: str) -> ValidationFailed:
+    return ValidationFailed(msg, errors=[{"loc": loc, "msg": msg}])
+
+
+def save_profile(walker_id: str, profile: dict[str, Any]) -> dict[str, Any]:
+    with db.transaction() as conn:
+        known = conn.execute("SELECT 1 FROM pg_timezone_names WHERE name = %s", (profile["timezone"],)).fetchone()
+        if known is None:
+            raise _field_error(["body", "timezone"], "Not an IANA timezone the database knows.")
+        conn.execute(
+            """
+            INSERT INTO walker_profiles (user_id, bio, price_cents_per_30min, lat, lon, radius_km, max_dogs,
+                                         accepted_sizes, timezone)
+            VALUES (%(id)s, %(bio)s, %(price)s, %(lat)s, %(lon)s, %(radius)s, %(max_dogs)s, %(sizes)s, %(tz)s)
+            ON CONFLICT (user_id) DO UPDATE SET
+                bio = EXCLUDED.bio, price_cents_per_30min = EXCLUDED.price_cents_per_30min,
+                lat = EXCLUDED.lat, lon = EXCLUDED.lon, radius_km = EXCLUDED.radius_km,
+                max_dogs = EXCLUDED.max_dogs, accepted_sizes = EXCLUDED.accepted_sizes,
+                timezone = EXCLUDED.timezone, updated_at = now()
+            """,
+            {
+                "id": walker_id,
+                "bio": profile["bio"],
+                "price": profile["price_cents_per_30min"],
+                "lat": profile["lat"],
+                "lon": profile["lon"],
+                "radius": profile["radius_km"],
+                "max_dogs": profile["max_dogs"],
+                "sizes": sorted(set(profile["accepted_sizes"])),
+                "tz": profile["timezone"],
+            },
+        )
+    return own_profile(walker_id)
+
+
+_PROFILE = """
+    SELECT u.id::text AS id, u.name, p.bio, p.price_cents_per_30min, p.lat, p.lon, p.radius_km, p.max_dogs,
+           p.accepted_sizes, p.timezone, p.verification, p.rating_count, p.completed_walks,
+           CASE WHEN p.rating_count > 0 THEN round(p.rating_sum::numeric / p.rating_count, 2)::float END AS rating_avg
+      FROM walker_profiles p JOIN users u ON u.id = p.user_id
+"""
+
+
+def own_profile(walker_id: str) -> dict[str, Any]:
+    with db.transaction() as conn:
+        row = conn.execute(_PROFILE + " WHERE p.user_id = %s", (walker_id,)).fetchone()
+    if row is None:
+        raise NotFound("You have no walker profile yet.")
+    return row
+
+
+def public_profile(walker_id: str, viewer_id: str) -> dict[str, Any]:
+    """A verified, not suspended walker's profile; the walker also sees their own, whatever its state."""
+    try:
+        uuid.UUID(walker_id)
+    except ValueError:
+        raise NotFound("No such walker.") from None
+    with db.transaction() as conn:
+        row = conn.execute(
+            _PROFILE + " WHERE p.user_id = %s AND ((p.verification = 'verified' AND u.suspended_at IS NULL)"
+            " OR p.user_id = %s)",
+            (walker_id, viewer_id),
+        ).fetchone()
+    if row is None:
+        raise NotFound("No such walker.")
+    return row
+
+
+def set_availability(walker_id: str, windows: list[Window]) -> list[Window]:
+    """Replace the weekly windows; inverted or overlapping windows are a 422."""
+    for index, window in enumerate(windows):
+        if window.end_min <= window.start_min:
+            raise _field_error(["body", "weekly", index], "A window must end after it starts.")
+    ordered = sorted(windows, key=lambda w: (w.weekday, w.start_min))
+    for earlier, later in pairwise(ordered):
+        if earlier.weekday == later.weekday and later.start_min < earlier.end_min:
+            raise _field_error(["body", "weekly"], f"Windows overlap on weekday {later.weekday}.")
+    with db.transaction() as conn:
+        _require_profile(conn, walker_id)
+        conn.execute("DELETE FROM availability_windows WHERE walker_id = %s", (walker_id,))
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO availability_windows (walker_id, weekday, minutes) VALUES (%s, %s, int4range(%s, %s))",
+                [(walker_id, w.weekday, w.start_min, w.end_min) for w in ordered],
+            )
+    return ordered
+
+
+def _require_profile(conn: db.Connection, walker_id: str) -> None:
+    if conn.execute("SELECT 1 FROM walker_profiles WHERE user_id = %s FOR UPDATE", (walker_id,)).fetchone() is None:
+        raise InvalidState("Create your walker profile first.")
+
+
+def add_time_off(walker_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    if end <= start:
+        raise _field_error(["body", "end"], "Time off must end after it starts.")
+    with db.transaction() as conn:
+        _require_profile(conn, walker_id)
+        row = conn.execute(
+            "INSERT INTO time_off (id, walker_id, period) VALUES (%s, %s, tstzrange(%s, %s))"
+            " RETURNING id::text, lower(period) AS start, upper(period) AS end",
+            (str(uuid.uuid4()), walker_id, start, end),
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("the time off was not written")
+    return row
+
+
+def submit_verification(walker_id: str, documents: list[dict[str, str]]) -> str:
+    with db.transaction() as conn:
+        _require_profile(conn, walker_id)
+        state = conn.execute("SELECT verification FROM walker_profiles WHERE user_id = %s", (walker_id,)).fetchone()
+        if state and state["verification"] == "verified":
+            raise InvalidState("You are verified already.")
+        conn.execute(
+            "INSERT INTO verification_submissions (id, walker_id, documents) VALUES (%s, %s, %s)",
+            (str(uuid.uuid4()), walker_id, Jsonb(documents)),
+        )
+        conn.execute("UPDATE walker_profiles SET verification = 'pending' WHERE user_id = %s", (walker_id,))
+    return "pending"
+
+
+def verification_queue(status: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(cursor, 2)
+    with db.transaction() as conn:
+        rows = conn.execute(
+            """
+            SELECT p.user_id::text AS walker_id, u.name, u.email::text AS email, p.verification AS status,
+                   s.documents, s.submitted_at
+              FROM walker_profiles p JOIN users u ON u.id = p.user_id
+              LEFT JOIN LATERAL (SELECT documents, submitted_at FROM verification_submissions
+                                  WHERE walker_id = p.user_id ORDER BY submitted_at DESC LIMIT 1) s ON true
+             WHERE p.verification = %s
+               AND (%s::timestamptz IS NULL OR (s.submitted_at, p.user_id) > (%s::timestamptz, %s::uuid))
+             ORDER BY s.submitted_at, p.user_id LIMIT %s
+            """,
+            (status, after and after[0], after and after[0], after and after[1], limit + 1),
+        ).fetchall()
+    return page(rows, limit, lambda row: [row["submitted_at"].isoformat(), row["walker_id"]])
+
+
+def decide_verification(walker_id: str, admin_id: str, decision: str, reason: str | None) -> dict[str, Any]:
+    """Approve or reject a pending walker: one audit row, the profile's state, and the walker's
+    `verification.decided` event, in one transaction."""
+    try:
+        uuid.UUID(walker_id)
+    except ValueError:
+        raise NotFound("No such walker.") from None
+    status = "verified" if decision == "approve" else "rejected"
+    with db.transaction() as conn:
+        current = conn.execute(
+            "SELECT verification FROM walker_profiles WHERE user_id = %s FOR UPDATE", (walker_id,)
+        ).fetchone()
+        if current is None:
+            raise NotFound("No such walker.")
+        if current["verification"] != "pending":
+            raise InvalidState(f"The walker's verification is {current['verification']}, not pending.")
+        decided = conn.execute(
+            "INSERT INTO verification_decisions (id, walker_id, admin_id, decision, reason)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING decided_at",
+            (str(uuid.uuid4()), walker_id, admin_id, decision, reason),
+        ).fetchone()
+        conn.execute("UPDATE walker_profiles SET verification = %s WHERE user_id = %s", (status, walker_id))
+        outbox.record(
+            conn, "verification.decided", walker_id, "walker", {"walker_id": walker_id, "status": status,
+                                                                 "reason": reason}
+        )  # fmt: skip
+    return {"walker_id": walker_id, "status": status, "reason": reason, "decided_by": admin_id,
+            "decided_at": decided["decided_at"] if decided else None}  # fmt: skip
+
+
+SORTS = {
+    "distance": "distance_m",
+    "price": "price_cents_per_30min",
+    "rating": "rating_rank",
+}
+
+
+def search(
+    *,
+    lat: float,
+    lon: float,
+    start: datetime,
+    duration_min: int,
+    sizes: list[str],
+    sort: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Verified, not suspended walkers whose area covers the point, who take these dogs, are
+    available for the whole window in their local time, are not off, and have no overlapping
+    requested/accepted/in-progress booking. The filtering is one SQL query: a 25 km earth box
+    on the indexed centre, then the exact great-circle distance against each walker's radius."""
+    end = start + timedelta(minutes=duration_min)
+    order = SORTS[sort]
+    after = decode_cursor(cursor, 2)
+    rows = _search_rows(lat, lon, start, end, sizes, order, after, limit)
+    return page(rows, limit, lambda row: [row[order], row["id"]])
+
+
+def _search_rows(
+    lat: float,
+    lon: float,
+    start: datetime,
+    end: datetime,
+    sizes: list[str],
+    order: str,
+    after: list[Any] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    query = f"""
+        WITH candidates AS (
+            SELECT p.user_id, p.price_cents_per_30min, p.timezone, p.radius_km, p.lat, p.lon, p.bio,
+                   p.rating_count, p.rating_sum, p.completed_walks,
+                   earth_distance(ll_to_earth(p.lat, p.lon), ll_to_earth(%(lat)s, %(lon)s)) AS distance_m,
+                   -(CASE WHEN p.rating_count > 0 THEN p.rating_sum::float / p.rating_count ELSE 0 END)
+                       AS rating_rank
+              FROM walker_profiles p
+             WHERE p.verification = 'verified'
+               AND earth_box(ll_to_earth(%(lat)s, %(lon)s), %(max_radius_m)s) @> ll_to_earth(p.lat, p.lon)
+               AND p.accepted_sizes @> %(sizes)s::text[]
+               AND p.max_dogs >= %(dog_count)s
+        )
+        SELECT c.user_id::text AS id, u.name, c.bio, c.distance_m, c.price_cents_per_30min, c.rating_rank,
+               c.timezone, c.lat, c.lon, c.radius_km, c.rating_count, c.completed_walks, 'verified' AS verification,
+               CASE WHEN c.rating_count > 0 THEN round(c.rating_sum::numeric / c.rating_count, 2)::float END
+                   AS rating_avg
+          FROM candidates c JOIN users u ON u.id = c.user_id AND u.suspended_at IS NULL
+         WHERE c.distance_m <= c.radius_km * 1000
+           AND EXISTS (
+                SELECT 1 FROM availability_windows a
+                 WHERE a.walker_id = c.user_id
+                   AND a.weekday = extract(isodow FROM %(start)s::timestamptz AT TIME ZONE c.timezone)::int - 1
+                   AND (%(start)s::timestamptz AT TIME ZONE c.timezone)::date
+                       = (%(end)s::timestamptz AT TIME ZONE c.timezone - interval '1 microsecond')::date
+                   AND a.minutes @> int4range(
+                         (extract(epoch FROM (%(start)s::timestamptz AT TIME ZONE c.timezone)::time) / 60)::int,
+                         (extract(epoch FROM (%(end)s::timestamptz AT TIME ZONE c.timezone
+                                              - (%(start)s::timestamptz AT TIME ZONE c.timezone)::date)) / 60)::int))
+           AND NOT EXISTS (
+                SELECT 1 FROM time_off t
+                 WHERE t.walker_id = c.user_id AND t.period && tstzrange(%(start)s, %(end)s))
+           AND NOT EXISTS (
+                SELECT 1 FROM bookings b
+                 WHERE b.walker_id = c.user_id AND b.status IN ('requested', 'accepted', 'in_progress')
+                   AND tstzrange(b.start_ts, b.end_ts) && tstzrange(%(start)s, %(end)s))
+           AND (%(after_key)s::float IS NULL OR (c.{order}, c.user_id) > (%(after_key)s::float, %(after_id)s::uuid))
+         ORDER BY c.{order}, c.user_id
+         LIMIT %(limit)s
+    """  # noqa: S608  # nosec B608 - {order} is one of SORTS' values
+    with db.transaction() as conn:
+        return conn.execute(
+            query,
+            {
+                "lat": lat,
+                "lon": lon,
+                "max_radius_m": MAX_RADIUS_KM * 1000,
+                "sizes": sorted(set(sizes)),
+                "dog_count": len(sizes),
+                "start": start,
+                "end": end,
+                "after_key": after and after[0],
+                "after_id": after and after[1],
+                "limit": limit + 1,
+            },
+        ).fetchall()
