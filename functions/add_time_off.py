@@ -2,18 +2,18 @@
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from dogwalk import walkers
 from dogwalk.api import Endpoint
-from dogwalk.schemas import Write
+from dogwalk.schemas import Instant, Write
 
 endpoint = Endpoint("add_time_off")
 
 
 class TimeOffIn(Write):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 class TimeOff(BaseModel):

@@ -1,12 +1,10 @@
 """POST /v1/dogs: add one of your dogs."""
 
-from datetime import date
-
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from dogwalk import dogs
 from dogwalk.api import Endpoint
-from dogwalk.schemas import DogOut, Size, Write
+from dogwalk.schemas import DogOut, IsoDate, Size, Write
 
 endpoint = Endpoint("create_dog")
 
@@ -15,9 +13,9 @@ class NewDog(Write):
     name: str = Field(min_length=1, max_length=100)
     breed: str | None = Field(default=None, max_length=100)
     size: Size
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     notes: str | None = Field(default=None, max_length=2000)
-    vaccinated: bool
+    vaccinated: StrictBool
 
 
 @endpoint.handle

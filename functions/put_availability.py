@@ -3,7 +3,7 @@ of 08:00-12:00 stays 08:00-12:00 local on both sides of a DST change)."""
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
 from dogwalk import walkers
 from dogwalk.api import Endpoint
@@ -15,7 +15,7 @@ ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5]
 
 
 class WindowIn(Write):
-    weekday: int = Field(ge=0, le=6, description="Monday = 0")
+    weekday: StrictInt = Field(ge=0, le=6, description="Monday = 0")
     start: ClockTime
     end: ClockTime
 

@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from dogwalk import walkers
 from dogwalk.api import Endpoint
@@ -17,9 +17,9 @@ class ServiceAreaIn(ServiceArea, Write):
 
 class WalkerProfileIn(Write):
     bio: str = Field(default="", max_length=4000)
-    price_cents_per_30min: int = Field(ge=100, le=100_000)
+    price_cents_per_30min: StrictInt = Field(ge=100, le=100_000)
     service_area: ServiceAreaIn
-    max_dogs: int = Field(ge=1, le=6)
+    max_dogs: StrictInt = Field(ge=1, le=6)
     accepted_sizes: list[Size] = Field(min_length=1, max_length=4)
     timezone: str = Field(min_length=1, max_length=64, examples=["America/New_York"])
 

@@ -1,13 +1,12 @@
 """PATCH /v1/dogs/{dog_id}: change what you send of one of your dogs."""
 
-from datetime import date
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from dogwalk import dogs
 from dogwalk.api import Endpoint
-from dogwalk.schemas import DogOut, Size, Write
+from dogwalk.schemas import DogOut, IsoDate, Size, Write
 
 endpoint = Endpoint("update_dog")
 
@@ -16,9 +15,9 @@ class DogChanges(Write):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     breed: str | None = Field(default=None, max_length=100)
     size: Size | None = None
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     notes: str | None = Field(default=None, max_length=2000)
-    vaccinated: bool | None = None
+    vaccinated: StrictBool | None = None
 
     @model_validator(mode="after")
     def required_fields_stay_set(self) -> "DogChanges":

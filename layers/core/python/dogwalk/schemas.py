@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StringConstraints
 
 from dogwalk.views import UserView, user_view
 
@@ -47,8 +47,19 @@ def token_pair(tokens: Tokens) -> TokenPair:
 
 
 Size = Literal["small", "medium", "large", "giant"]
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
+# bodies are JSON: a number is a number and a date is a string (pydantic would also take "40" and 0)
+Latitude = Annotated[StrictFloat, Field(ge=-90, le=90)]
+Longitude = Annotated[StrictFloat, Field(ge=-180, le=180)]
+
+
+def _text_only(value: Any) -> Any:
+    if isinstance(value, int | float):
+        raise ValueError("expected an ISO 8601 / RFC 3339 string")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_text_only)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
 class DogOut(BaseModel):
@@ -72,7 +83,7 @@ class DogPage(BaseModel):
 class ServiceArea(BaseModel):
     lat: Latitude
     lon: Longitude
-    radius_km: float = Field(gt=0, le=25)
+    radius_km: StrictFloat = Field(gt=0, le=25)
 
 
 class PublicWalker(BaseModel):
