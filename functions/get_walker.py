@@ -9,7 +9,8 @@ endpoint = Endpoint("get_walker")
 
 @endpoint.handle
 def get_walker(walker_id: str) -> PublicWalker:
-    return public_walker(walkers.public_profile(walker_id, endpoint.principal.user_id))
+    caller = endpoint.principal
+    return public_walker(walkers.public_profile(walker_id, caller.user_id, caller.role))
 
 
 lambda_handler = endpoint.lambda_handler

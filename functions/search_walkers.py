@@ -46,6 +46,8 @@ def search_walkers(
     ids = [dog_id.strip() for dog_id in dog_ids.split(",") if dog_id.strip()]
     if not 1 <= len(ids) <= 6:
         raise ValidationFailed("Between 1 and 6 dogs.", errors=[{"loc": ["query", "dog_ids"], "msg": "1 to 6 ids"}])
+    if len(set(ids)) != len(ids):  # a dog named twice would count (and be priced) twice
+        raise ValidationFailed("Name each dog once.", errors=[{"loc": ["query", "dog_ids"], "msg": "repeated id"}])
     try:
         sizes = dogs.sizes_of(endpoint.principal.user_id, ids)
     except NotFound:

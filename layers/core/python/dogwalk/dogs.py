@@ -8,7 +8,7 @@ from typing import Any
 
 from dogwalk import db
 from dogwalk.errors import InvalidState, NotFound
-from dogwalk.pagination import decode_cursor, page
+from dogwalk.pagination import decode_cursor, identifier, instant, page
 
 SIZES = ("small", "medium", "large", "giant")
 _COLUMNS = "id::text, owner_id::text, name, breed, size, birth_date, notes, vaccinated, created_at, updated_at"
@@ -49,7 +49,7 @@ def get(owner_id: str, dog_id: str) -> dict[str, Any]:
 
 
 def list_page(owner_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, instant, identifier)
     with db.transaction() as conn:
         rows = conn.execute(
             f"SELECT {_COLUMNS} FROM dogs WHERE owner_id = %s AND deleted_at IS NULL"  # noqa: S608  # nosec B608

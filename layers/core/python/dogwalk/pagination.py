@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from dogwalk.errors import ValidationFailed
@@ -17,19 +21,43 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, length: int) -> list[Any] | None:
-    """The sort key a cursor carries, or None for the first page; 422 for anything else."""
+def instant(value: Any) -> datetime:
+    """A cursor part that is a timestamp with its offset."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError("not an instant")
+    return moment
+
+
+def identifier(value: Any) -> str:
+    """A cursor part that is a UUID."""
+    if not isinstance(value, str):
+        raise ValueError("not an id")
+    return str(uuid.UUID(value))
+
+
+def number(value: Any) -> float:
+    """A cursor part that is a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("not a number")
+    return float(value)
+
+
+def decode_cursor(cursor: str | None, *parts: Callable[[Any], Any]) -> list[Any] | None:
+    """The sort key a cursor carries, each part read by its reader (`instant`, `identifier`,
+    `number`), or None for the first page; 422 for anything else, so that a forged cursor never
+    reaches the query as a value of the wrong type."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(key, list) or len(key) != len(parts):
+            raise ValueError("not a key of this list")
+        return [read(value) for read, value in zip(parts, key, strict=True)]
     except ValueError:
-        key = None
-    if not isinstance(key, list) or len(key) != length:
         raise ValidationFailed(
             "The cursor is not one this API gave.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
-        )
-    return key
+        ) from None
 
 
 def page(rows: list[dict[str, Any]], limit: int, key_of: Any) -> tuple[list[dict[str, Any]], str | None]:

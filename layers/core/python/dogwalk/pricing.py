@@ -62,9 +62,9 @@ def quote(
         raise ValueError(f"duration must be one of {DURATIONS_MIN} minutes")
     if dog_count < 1 or price_cents_per_30min < 0:
         raise ValueError("at least one dog, and a price that is not negative")
-    base = Decimal(price_cents_per_30min) * duration_min / 30
-    base_cents = _cents(base)
-    extra_dog_cents = _cents(base * EXTRA_DOG_SHARE * (dog_count - 1))
+    base_cents = _cents(Decimal(price_cents_per_30min) * duration_min / 30)
+    # from the base line as shown, so the quote can be checked by hand (151.5 → 152 base, 76 a dog)
+    extra_dog_cents = _cents(base_cents * EXTRA_DOG_SHARE * (dog_count - 1))
     walked = Decimal(base_cents + extra_dog_cents)
     lines = [Line("base", f"{duration_min}-minute walk", base_cents)]
     if extra_dog_cents:

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from dogwalk import db, outbox
 from dogwalk.errors import InvalidState, NotFound, ValidationFailed
-from dogwalk.pagination import decode_cursor, page
+from dogwalk.pagination import decode_cursor, identifier, instant, number, page
 
 MAX_RADIUS_KM = 25.0
 
@@ -77,8 +77,9 @@ def own_profile(walker_id: str) -> dict[str, Any]:
     return row
 
 
-def public_profile(walker_id: str, viewer_id: str) -> dict[str, Any]:
-    """A verified, not suspended walker's profile; the walker also sees their own, whatever its state."""
+def public_profile(walker_id: str, viewer_id: str, viewer_role: str) -> dict[str, Any]:
+    """A verified, not suspended walker's profile; the walker sees their own and admins see any,
+    whatever its state."""
     try:
         uuid.UUID(walker_id)
     except ValueError:
@@ -86,8 +87,8 @@ def public_profile(walker_id: str, viewer_id: str) -> dict[str, Any]:
     with db.transaction() as conn:
         row = conn.execute(
             _PROFILE + " WHERE p.user_id = %s AND ((p.verification = 'verified' AND u.suspended_at IS NULL)"
-            " OR p.user_id = %s)",
-            (walker_id, viewer_id),
+            " OR p.user_id = %s OR %s)",
+            (walker_id, viewer_id, viewer_role == "admin"),
         ).fetchone()
     if row is None:
         raise NotFound("No such walker.")
@@ -149,22 +150,25 @@ def submit_verification(walker_id: str, documents: list[dict[str, str]]) -> str:
 
 
 def verification_queue(status: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, instant, identifier)
     with db.transaction() as conn:
         rows = conn.execute(
             """
             SELECT p.user_id::text AS walker_id, u.name, u.email::text AS email, p.verification AS status,
-                   s.documents, s.submitted_at
+                   s.documents, s.submitted_at,
+                   -- walkers who never submitted (unverified) have no submission: they queue at the epoch
+                   COALESCE(s.submitted_at, 'epoch'::timestamptz) AS queued_at
               FROM walker_profiles p JOIN users u ON u.id = p.user_id
               LEFT JOIN LATERAL (SELECT documents, submitted_at FROM verification_submissions
                                   WHERE walker_id = p.user_id ORDER BY submitted_at DESC LIMIT 1) s ON true
              WHERE p.verification = %s
-               AND (%s::timestamptz IS NULL OR (s.submitted_at, p.user_id) > (%s::timestamptz, %s::uuid))
-             ORDER BY s.submitted_at, p.user_id LIMIT %s
+               AND (%s::timestamptz IS NULL
+                    OR (COALESCE(s.submitted_at, 'epoch'::timestamptz), p.user_id) > (%s::timestamptz, %s::uuid))
+             ORDER BY queued_at, p.user_id LIMIT %s
             """,
             (status, after and after[0], after and after[0], after and after[1], limit + 1),
         ).fetchall()
-    return page(rows, limit, lambda row: [row["submitted_at"].isoformat(), row["walker_id"]])
+    return page(rows, limit, lambda row: [row["queued_at"].isoformat(), row["walker_id"]])
 
 
 def decide_verification(walker_id: str, admin_id: str, decision: str, reason: str | None) -> dict[str, Any]:
@@ -221,7 +225,7 @@ def search(
     on the indexed centre, then the exact great-circle distance against each walker's radius."""
     end = start + timedelta(minutes=duration_min)
     order = SORTS[sort]
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, number, identifier)
     rows = _search_rows(lat, lon, start, end, sizes, order, after, limit)
     return page(rows, limit, lambda row: [row[order], row["id"]])
 
@@ -261,10 +265,12 @@ def _search_rows(
                    AND a.weekday = extract(isodow FROM %(start)s::timestamptz AT TIME ZONE c.timezone)::int - 1
                    AND (%(start)s::timestamptz AT TIME ZONE c.timezone)::date
                        = (%(end)s::timestamptz AT TIME ZONE c.timezone - interval '1 microsecond')::date
+                   -- whole minutes that cover the walk: a start at 07:59:40 is in minute 479, not 480
                    AND a.minutes @> int4range(
-                         (extract(epoch FROM (%(start)s::timestamptz AT TIME ZONE c.timezone)::time) / 60)::int,
-                         (extract(epoch FROM (%(end)s::timestamptz AT TIME ZONE c.timezone
-                                              - (%(start)s::timestamptz AT TIME ZONE c.timezone)::date)) / 60)::int))
+                         floor(extract(epoch FROM (%(start)s::timestamptz AT TIME ZONE c.timezone)::time) / 60)::int,
+                         ceil(extract(epoch FROM (%(end)s::timestamptz AT TIME ZONE c.timezone
+                                                  - (%(start)s::timestamptz AT TIME ZONE c.timezone)::date))
+                              / 60)::int))
            AND NOT EXISTS (
                 SELECT 1 FROM time_off t
                  WHERE t.walker_id = c.user_id AND t.period && tstzrange(%(start)s, %(end)s))
