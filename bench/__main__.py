@@ -162,6 +162,9 @@ def run(workdir: Path) -> None:
             figures = warm(handler, event, name)
             print(f"  {label:<26} p50 {figures['p50_ms']:6.3f} ms   p99 {figures['p99_ms']:6.3f} ms")
         auth_flows(event_for)
+    from bench.search import run_search_benchmark
+
+    run_search_benchmark()
 
 
 def auth_flows(event_for: Any) -> None:
