@@ -241,9 +241,7 @@ def plan(search: dict[str, Any], options: str) -> list[str]:
     start = datetime.fromisoformat(query["start"])
     end = start + timedelta(minutes=query["duration_min"])
     with explained(options):
-        rows = walkers._search_rows(
-            query["lat"], query["lon"], start, end, search["sizes"], query["sort"], None, LIMIT
-        )
+        rows = walkers._search_rows(query["lat"], query["lon"], start, end, search["sizes"], query["sort"], None, LIMIT)
     return [str(next(iter(row.values()))) for row in rows]
 
 
