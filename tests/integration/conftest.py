@@ -53,6 +53,7 @@ class Api:
         from local.gateway import Gateway
 
         self.gateway = Gateway()
+        self.answers: list[Answer] = []
 
     def request(
         self,
@@ -72,7 +73,9 @@ class Api:
         if token:
             sent["Authorization"] = f"Bearer {token}"
         reply = self.gateway.handle(method, path, list(sent.items()), body, source_ip)
-        return Answer(reply.status, {k.lower(): v for k, v in reply.headers}, reply.body)
+        answer = Answer(reply.status, {k.lower(): v for k, v in reply.headers}, reply.body)
+        self.answers.append(answer)
+        return answer
 
     def get(self, path: str, **kwargs: Any) -> Answer:
         return self.request("GET", path, **kwargs)
@@ -80,10 +83,38 @@ class Api:
     def post(self, path: str, **kwargs: Any) -> Answer:
         return self.request("POST", path, **kwargs)
 
+    def put(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("DELETE", path, **kwargs)
+
 
 @pytest.fixture
-def api() -> Api:
-    return Api()
+def api() -> Iterator[Api]:
+    """The client; after the test, every answer it got is checked against the error contract:
+    each carries X-Request-Id, and each 4xx or 500 is problem+json with a `code`."""
+    client = Api()
+    yield client
+    for answer in client.answers:
+        assert answer.headers.get("x-request-id"), answer.body
+        if 400 <= answer.status < 500 or answer.status == 500:
+            assert answer.headers.get("content-type") == "application/problem+json", answer.body
+            assert answer.json().get("code"), answer.body
+
+
+def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
+    """`answer` is the RFC 9457 problem `status`/`code`; its body."""
+    assert answer.status == status, answer.body
+    assert answer.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = answer.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["request_id"] == answer.headers["x-request-id"]
+    return body
 
 
 @pytest.fixture

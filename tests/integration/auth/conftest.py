@@ -13,42 +13,12 @@ from psycopg.rows import dict_row
 
 from tests.conftest import Dependencies
 from tests.integration.conftest import CLIENT_IP, Answer, Api
+from tests.integration.conftest import assert_problem as assert_problem  # re-exported for the tests here
 
 PASSWORD = "correct horse battery staple"
 
 
-def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
-    """`answer` is the RFC 9457 problem `status`/`code`; its body."""
-    assert answer.status == status, answer.body
-    assert answer.headers["content-type"] == "application/problem+json"
-    body = answer.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["request_id"] == answer.headers["x-request-id"]
-    return body
-
-
-class AuthApi(Api):
-    """The shared client, plus a source address per request; remembers every answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.answers: list[Answer] = []
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Answer:
-        answer = super().request(method, path, **kwargs)
-        self.answers.append(answer)
-        return answer
-
-
-@pytest.fixture
-def api() -> Iterator[AuthApi]:
-    client = AuthApi()
-    yield client
-    for answer in client.answers:
-        if 400 <= answer.status < 500:
-            assert answer.headers.get("content-type") == "application/problem+json", answer.body
-            assert answer.json().get("code"), answer.body
+AuthApi = Api  # the shared client: answers recorded, error contract checked
 
 
 def register(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,54 +16,13 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.conftest import Dependencies, insert_user
-from tests.integration.conftest import Answer, Api, token_for
+from tests.integration.conftest import Answer, Api, assert_problem, token_for
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius: our own measure, not the database's
 ALL_SIZES = ["small", "medium", "large", "giant"]
 
 
-class MarketApi(Api):
-    """The shared client with PUT, PATCH and DELETE; remembers every answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.answers: list[Answer] = []
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Answer:
-        answer = super().request(method, path, **kwargs)
-        self.answers.append(answer)
-        return answer
-
-    def put(self, path: str, **kwargs: Any) -> Answer:
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any) -> Answer:
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> Answer:
-        return self.request("DELETE", path, **kwargs)
-
-
-@pytest.fixture
-def api() -> Iterator[MarketApi]:
-    client = MarketApi()
-    yield client
-    for answer in client.answers:
-        if 400 <= answer.status < 600:
-            assert answer.headers.get("content-type") == "application/problem+json", answer.body
-            assert answer.json().get("code"), answer.body
-        assert answer.headers.get("x-request-id"), answer.body
-
-
-def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
-    """`answer` is the RFC 9457 problem `status`/`code`; its body."""
-    assert answer.status == status, answer.body
-    assert answer.headers["content-type"] == "application/problem+json"
-    body = answer.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["request_id"] == answer.headers["x-request-id"]
-    return body
+MarketApi = Api  # the shared client: answers recorded, error contract checked
 
 
 def error_locs(answer: Answer) -> list[list[str]]:
