@@ -320,6 +320,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=_DATA,
     ),
     Endpoint(
+        name="get_trial_balance",
+        method="GET",
+        path="/v1/admin/ledger/trial-balance",
+        roles=ADMIN,
+        summary="Balances per ledger account; they sum to zero",
+        tag="Admin",
+        uses=_DATA,
+    ),
+    Endpoint(
         name="suspend_user",
         method="POST",
         path="/v1/admin/users/{user_id}/suspend",
