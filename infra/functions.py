@@ -12,6 +12,7 @@ from dogwalk.config import environment_names
 from infra.bundling import dependencies_layer_code
 from infra.compliance import acknowledge
 from infra.deployment import Deployment
+from infra.payments import PaymentsSecret
 from infra.signing_keys import SigningKeys
 from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
 
@@ -30,11 +31,18 @@ class FunctionFactory(Construct):
     """Owns the two layers and the code asset; `create` turns a registry declaration into a Lambda."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, deployment: Deployment, signing_keys: SigningKeys
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        deployment: Deployment,
+        signing_keys: SigningKeys,
+        payments: PaymentsSecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.deployment = deployment
         self.signing_keys = signing_keys
+        self.payments = payments
         self.dependencies_layer = lambda_.LayerVersion(
             self,
             "DependenciesLayer",
@@ -64,6 +72,8 @@ class FunctionFactory(Construct):
             environment[names["redis_url"]] = self.deployment.redis_url
         if self.signing_keys.used_by(declaration.uses):
             environment[names["signing_key_secret_id"]] = self.signing_keys.secret_name
+        if self.payments.used_by(declaration.uses):
+            environment[names["payments_secret_id"]] = self.payments.secret_name
         return environment
 
     def create(self, declaration: registry.Function) -> lambda_.Function:
@@ -92,6 +102,7 @@ class FunctionFactory(Construct):
             environment=self.environment(declaration),
         )
         self.signing_keys.grant(function, declaration.uses)
+        self.payments.grant(function, declaration.uses)
         acknowledge(
             function,
             f"IAM4[Policy::{BASIC_EXECUTION_ROLE}]",

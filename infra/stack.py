@@ -15,6 +15,7 @@ from infra.api import Api
 from infra.deployment import Deployment
 from infra.functions import FunctionFactory
 from infra.migrations import Migrations
+from infra.payments import PaymentsSecret
 from infra.queues import Queues
 from infra.schedules import ScheduledJobs
 from infra.signing_keys import SigningKeys
@@ -43,7 +44,10 @@ class RegionalStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         signing_keys = SigningKeys(self, "SigningKeys", stage=deployment.stage)
-        factory = FunctionFactory(self, "Functions", deployment=deployment, signing_keys=signing_keys)
+        payments = PaymentsSecret(self, "Payments", stage=deployment.stage)
+        factory = FunctionFactory(
+            self, "Functions", deployment=deployment, signing_keys=signing_keys, payments=payments
+        )
         self.migrations = Migrations(
             self, "Migrations", migrator=factory.create(migrator), log_retention=deployment.log_retention
         )

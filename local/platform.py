@@ -3,6 +3,7 @@ database and the keys, run the schedules, and serve the HTTP API until interrupt
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -22,12 +23,13 @@ class Ports:
     postgres: int = 54329
     redis: int = 63799
     moto: int = 4566
+    stripe: int = 8420
 
     @classmethod
     def from_env(cls) -> Ports:
-        names = {"http": "DOGWALK_HTTP_PORT", "mqtt": "DOGWALK_MQTT_PORT", "postgres": "DOGWALK_PG_PORT",
-                 "redis": "DOGWALK_REDIS_PORT", "moto": "DOGWALK_MOTO_PORT"}  # fmt: skip
-        return cls(**{field: int(os.environ[var]) for field, var in names.items() if var in os.environ})
+        names = {"http": "HTTP", "mqtt": "MQTT", "postgres": "PG", "redis": "REDIS", "moto": "MOTO", "stripe": "STRIPE"}
+        variables = {field: f"DOGWALK_{name}_PORT" for field, name in names.items()}
+        return cls(**{field: int(os.environ[var]) for field, var in variables.items() if var in os.environ})
 
 
 @dataclass
@@ -43,7 +45,7 @@ class Platform:
 
     def start_dependencies(self) -> None:
         from local.mqtt import MqttBroker
-        from local.services import Postgres, Redis, ensure_port_free
+        from local.services import LocalStripe, Postgres, Redis, ensure_port_free
 
         self.data_dir.mkdir(exist_ok=True)
         if "DATABASE_URL" not in os.environ:
@@ -77,6 +79,11 @@ class Platform:
             os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self.where["AWS APIs (moto)"] = os.environ["AWS_ENDPOINT_URL"]
+        if "DOGWALK_STRIPE_API_BASE" not in os.environ:
+            stripe = LocalStripe(self.ports.stripe)
+            os.environ["DOGWALK_STRIPE_API_BASE"] = stripe.start()
+            self.started.append(stripe)
+        self.where["Payments (localstripe)"] = os.environ["DOGWALK_STRIPE_API_BASE"]
 
     def _watch(self, service: Any) -> None:
         """Restart a service that died (e.g. PostgreSQL killed): health answers 503 meanwhile."""
@@ -100,6 +107,8 @@ class Platform:
         keys_file = self.data_dir / "signing-keys.json"
         if self._owns_moto and keys_file.exists():  # moto keeps nothing across restarts; tokens should
             _put_signing_keys(keys_file.read_text())
+        if self._owns_moto:
+            _put_local_payments_secret()
         runtime.invoke(registry.MIGRATOR, {"RequestType": "Create"})
         if self._owns_moto:
             keys_file.touch(mode=0o600)
@@ -172,6 +181,15 @@ def _put_signing_keys(value: str) -> None:
     aws.client("secretsmanager").create_secret(Name=settings().signing_key_secret_id, SecretString=value)
 
 
+def _put_local_payments_secret() -> None:
+    """localstripe takes any key; the webhook secret signs the local gateway's test events."""
+    from dogwalk import aws
+    from dogwalk.config import settings
+
+    value = json.dumps({"api_key": "sk_test_local", "webhook_secret": "whsec_local"})  # nosec B105
+    aws.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=value)
+
+
 def _get_signing_keys() -> str:
     from dogwalk import aws
     from dogwalk.config import settings
@@ -201,6 +219,7 @@ def point_at_running_platform() -> None:
     if "AWS_ENDPOINT_URL" not in os.environ:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{ports.moto}"
         os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105
+    os.environ.setdefault("DOGWALK_STRIPE_API_BASE", f"http://127.0.0.1:{ports.stripe}")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 

@@ -217,3 +217,38 @@ class Redis:
         deadline = time.monotonic() + 10
         while self.pid() is not None and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+class LocalStripe:
+    """localstripe (a fake but stateful Stripe server from PyPI) on 127.0.0.1:`port`; its state
+    lives in memory, like moto's."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        import sys
+
+        ensure_port_free(self.port, "localstripe (payments)", "DOGWALK_STRIPE_PORT")
+        executable = Path(sys.executable).with_name("localstripe")
+        self.process = subprocess.Popen(  # noqa: S603  # nosec B603
+            [str(executable), "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port)
+        return self.url
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

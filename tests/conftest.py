@@ -30,7 +30,7 @@ class Dependencies:
 
 @pytest.fixture(scope="session")
 def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependencies]:
-    from local.services import Postgres, Redis, free_port
+    from local.services import LocalStripe, Postgres, Redis, free_port
 
     started = []
     database_url = os.environ.get("DATABASE_URL")
@@ -43,7 +43,13 @@ def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependenc
         redis = Redis(tmp_path_factory.mktemp("redis"), free_port())
         redis_url = redis.start()
         started.append(redis)
+    stripe_base = os.environ.get("DOGWALK_STRIPE_API_BASE")
+    if not stripe_base:
+        stripe = LocalStripe(free_port())
+        stripe_base = stripe.start()
+        started.append(stripe)
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
+    os.environ["DOGWALK_STRIPE_API_BASE"] = stripe_base
     _forget_configuration()
     with psycopg.connect(database_url, autocommit=True) as conn:
         from dogwalk import migrations

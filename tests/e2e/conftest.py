@@ -99,10 +99,9 @@ class RunningPlatform:
 def start_platform(
     data_dir: Path, ports: dict[str, int] | None = None, extra_env: dict[str, str] | None = None
 ) -> RunningPlatform:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MQTT_URL", "AWS_ENDPOINT_URL")
-    }
-    chosen = ports or {name: free_port() for name in ("HTTP", "MQTT", "PG", "REDIS", "MOTO")}
+    own = ("DATABASE_URL", "REDIS_URL", "MQTT_URL", "AWS_ENDPOINT_URL", "DOGWALK_STRIPE_API_BASE")
+    env = {k: v for k, v in os.environ.items() if k not in own}
+    chosen = ports or {name: free_port() for name in ("HTTP", "MQTT", "PG", "REDIS", "MOTO", "STRIPE")}
     env.update({f"DOGWALK_{name}_PORT": str(port) for name, port in chosen.items()})
     env["DOGWALK_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"

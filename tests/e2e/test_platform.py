@@ -81,7 +81,7 @@ def test_killed_database_gives_503_then_recovers(tmp_path: Path) -> None:
 def test_data_survives_a_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first = start_platform(data_dir)
-    ports = {name: int(first.env[f"DOGWALK_{name}_PORT"]) for name in ("HTTP", "MQTT", "PG", "REDIS", "MOTO")}
+    ports = {name: int(first.env[f"DOGWALK_{name}_PORT"]) for name in ("HTTP", "MQTT", "PG", "REDIS", "MOTO", "STRIPE")}
     with psycopg.connect(first.database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO users (id, email, role, name, password_hash)"
@@ -104,13 +104,14 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DOGWALK_STRIPE_API_BASE")}
         env.update(
             DOGWALK_DATA_DIR=str(tmp_path / "data"),
             DOGWALK_PG_PORT=str(taken),
             DOGWALK_REDIS_PORT=str(free_port()),
             DOGWALK_MQTT_PORT=str(free_port()),
             DOGWALK_MOTO_PORT=str(free_port()),
+            DOGWALK_STRIPE_PORT=str(free_port()),
             DOGWALK_HTTP_PORT=str(free_port()),
         )
         result = subprocess.run(
@@ -132,3 +133,14 @@ def test_platform_uses_the_servers_the_environment_names(tmp_path: Path, depende
         assert not (tmp_path / "data" / "redis").exists()
     finally:
         running.stop()
+
+
+def test_the_platform_saves_a_card_through_its_own_localstripe(platform: RunningPlatform, seeded_token) -> None:
+    from tests.e2e.conftest import http
+
+    _, token = seeded_token("owner")
+
+    answer = http("POST", f"{platform.base}/v1/payments/methods", {"gateway_token": "pm_card_visa"}, token=token)
+
+    assert answer.status == 201, answer.body
+    assert (answer.json()["brand"], answer.json()["last4"]) == ("visa", "4242")

@@ -17,7 +17,14 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import Environment
-from extra_declarations import EXTRA_CONSUMER, EXTRA_SCHEDULE, EXTRA_TOPIC_RULE, EXTRAS_STACK, unbundled_app
+from extra_declarations import (
+    EXTRA_CONSUMER,
+    EXTRA_PAYMENTS_ENDPOINT,
+    EXTRA_SCHEDULE,
+    EXTRA_TOPIC_RULE,
+    EXTRAS_STACK,
+    unbundled_app,
+)
 from stack_template import StackTemplate, Synthesized
 
 from dogwalk import registry
@@ -36,7 +43,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         app,
         EXTRAS_STACK,
         deployment=deployment,
-        endpoints=(registry.endpoint("get_health"),),
+        endpoints=(registry.endpoint("get_health"), EXTRA_PAYMENTS_ENDPOINT),
         schedules=(EXTRA_SCHEDULE,),
         queue_consumers=(EXTRA_CONSUMER,),
         topic_rules=(EXTRA_TOPIC_RULE,),

@@ -14,6 +14,13 @@ EXTRAS_STACK = "DogWalk-test-extras"
 EXTRA_SCHEDULE = registry.Schedule(
     name="rotate_signing_keys", every_s=86400, uses=frozenset({registry.SIGNING_KEYS_WRITE})
 )
+# public, so that the extras stack still needs no authorizer; the registry's payment endpoints are not
+EXTRA_PAYMENTS_ENDPOINT = registry.Endpoint(
+    name="check_payments",
+    method="GET",
+    path="/v1/test/payments",
+    uses=frozenset({registry.PAYMENTS, registry.DATABASE}),
+)
 EXTRA_CONSUMER = registry.QueueConsumer(
     name="ingest_locations",
     queue="walk_locations",

@@ -45,6 +45,25 @@ class StackTemplate:
         assert len(matches) == 1, f"expected one {resource_type}, found {sorted(matches)}"
         return next(iter(matches.items()))
 
+    def secret(self, purpose: str) -> str:
+        """The logical id of the Secrets Manager secret named `dogwalk/<stage>/<purpose>`."""
+        matches = [
+            logical_id
+            for logical_id, resource in self.of_type("AWS::SecretsManager::Secret").items()
+            if str(resource["Properties"].get("Name", "")).endswith(f"/{purpose}")
+        ]
+        assert len(matches) == 1, f"expected one secret for {purpose}, found {matches}"
+        return matches[0]
+
+    def secret_actions(self, function_id: str, secret_id: str) -> set[str]:
+        """The actions the function's role may perform through statements that point at the secret."""
+        actions: set[str] = set()
+        for statement in self.statements_of(function_id):
+            if secret_id in referenced_ids(statement["Resource"]):
+                listed = statement["Action"]
+                actions |= {listed} if isinstance(listed, str) else set(listed)
+        return actions
+
     def python_functions(self) -> dict[str, str]:
         """Registry name (the handler's module) → logical id, for every python3.12 function."""
         functions: dict[str, str] = {}

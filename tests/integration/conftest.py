@@ -17,14 +17,19 @@ from tests.conftest import Dependencies, SeededUser, insert_user
 @pytest.fixture(autouse=True)
 def aws() -> Iterator[None]:
     from dogwalk import aws as aws_clients
-    from dogwalk import signing_keys
+    from dogwalk import payments, signing_keys
+    from dogwalk.config import settings
 
     with mock_aws():
         aws_clients.client.cache_clear()
+        payments._client.cache_clear()
         signing_keys.forget_cache()
         signing_keys.ensure_signing_key()
+        credentials = json.dumps({"api_key": "sk_test_tests", "webhook_secret": "whsec_tests"})
+        aws_clients.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=credentials)
         yield
     aws_clients.client.cache_clear()
+    payments._client.cache_clear()
     signing_keys.forget_cache()
 
 

@@ -171,6 +171,13 @@ def _storable(event: dict[str, Any]) -> bool:
     return True
 
 
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
 def _is_text(event: dict[str, Any]) -> bool:
     """API Gateway base64-encodes a body that is not text; JSON must be UTF-8."""
     if not event.get("isBase64Encoded") or not event.get("body"):
@@ -264,6 +271,30 @@ class Endpoint:
         app.append_context(principal=principal)
         return next_middleware(app)
 
+    def _once(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Answer a request that carries an Idempotency-Key: run it once, replay it after."""
+        from datetime import timedelta
+
+        from dogwalk import idempotency
+
+        principal = principal_of(event)
+        if principal is None:  # the role check answers 401
+            return self.app.resolve(event, context)
+        fingerprint = idempotency.request_hash(event.get("httpMethod", ""), event.get("path", ""), event.get("body"))
+        key = _header(event, "Idempotency-Key") or ""
+        try:
+            outcome = idempotency.begin(
+                principal.user_id, self.route.name, key, fingerprint, timedelta(seconds=2 * self.route.timeout_s)
+            )
+        except DomainError as exc:
+            return _raw_problem(problem(exc.status, exc.code, exc.detail, title=exc.title))
+        if isinstance(outcome, dict):
+            outcome.setdefault("multiValueHeaders", {})["Idempotent-Replayed"] = ["true"]
+            return outcome
+        response = self.app.resolve(event, context)
+        idempotency.finish(outcome, int(response["statusCode"]), response)
+        return response
+
     @property
     def source_ip(self) -> str:
         """The caller's address as API Gateway saw it (the rate limits' subject)."""
@@ -289,6 +320,8 @@ class Endpoint:
             response = _raw_problem(problem(400, "bad_request", "The request body is not UTF-8 JSON."))
         elif not _storable(event):
             response = _raw_problem(problem(400, "bad_request", "Text may not contain NUL or unpaired surrogates."))
+        elif self.route.idempotent and _header(event, "Idempotency-Key") is not None:
+            response = self._once(event, context)
         else:
             response = self.app.resolve(event, context)
         response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]

@@ -20,6 +20,9 @@ class Settings:
     # how long a request may wait for PostgreSQL or Redis before it answers 503
     dependency_timeout_s: float = 3.0
     signing_key_secret_id: str = "dogwalk/local/jwt-signing-keys"  # noqa: S105 - a name, not a secret
+    payments_secret_id: str = "dogwalk/local/payments"  # noqa: S105 - a name, not a secret
+    # unset: Stripe's own API; the local platform and the tests point it at localstripe
+    stripe_api_base: str = ""
     jwt_issuer: str = "https://api.dogwalk.local"
     jwt_audience: str = "dogwalk-apps"
     access_token_ttl_s: int = 900

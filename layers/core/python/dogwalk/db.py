@@ -1,8 +1,10 @@
-"""PostgreSQL through psycopg 3: one connection per container, made lazily, kept across warm
-invocations and made again after a failure. Every state change runs in `transaction()`."""
+"""PostgreSQL through psycopg 3: one connection per container (per thread, where a process runs
+several, as tests and local tools do), made lazily, kept across warm invocations and made again
+after a failure. Every state change runs in `transaction()`."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,12 +17,12 @@ from dogwalk.errors import Unavailable
 
 Connection = psycopg.Connection[dict[str, Any]]
 
-_connection: Connection | None = None
+_local = threading.local()
 
 
 def connection() -> Connection:
     """The container's connection, (re)connected when missing or broken."""
-    global _connection
+    _connection: Connection | None = getattr(_local, "connection", None)
     if _connection is None or _connection.closed or _connection.broken:
         timeout = settings().dependency_timeout_s
         try:
@@ -34,15 +36,16 @@ def connection() -> Connection:
             )
         except psycopg.OperationalError as exc:
             raise Unavailable("the database cannot be reached") from exc
+        _local.connection = _connection
     return _connection
 
 
 def reset() -> None:
-    """Forget the connection (after a failure, or between tests)."""
-    global _connection
-    if _connection is not None:
-        _connection.close()
-    _connection = None
+    """Forget this thread's connection (after a failure, or between tests)."""
+    current: Connection | None = getattr(_local, "connection", None)
+    if current is not None:
+        current.close()
+    _local.connection = None
 
 
 @contextmanager

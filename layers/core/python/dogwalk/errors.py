@@ -62,3 +62,11 @@ class Unavailable(DomainError):
     """A dependency (database, cache, provider) cannot be reached; retrying later may work."""
 
     status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class PaymentDeclined(DomainError):
+    status, code, title = 402, "payment_declined", "Payment declined"
+
+
+class IdempotencyConflict(Conflict):
+    code, title = "idempotency_conflict", "Idempotency conflict"

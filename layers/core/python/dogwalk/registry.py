@@ -43,6 +43,8 @@ class Endpoint(Function):
     summary: str = ""
     tag: str = ""
     status_code: int = 200
+    # honours `Idempotency-Key`: a retry answers as the first request did (see dogwalk.idempotency)
+    idempotent: bool = False
 
     @property
     def public(self) -> bool:
@@ -96,6 +98,8 @@ DATABASE = "database"
 CACHE = "cache"
 SIGNING_KEYS_READ = "signing_keys_read"
 SIGNING_KEYS_WRITE = "signing_keys_write"
+# the payment gateway: its API key and webhook secret (one Secrets Manager secret, read only)
+PAYMENTS = "payments"
 
 # Hashing a password (Argon2id, 19 MiB) is CPU-bound: Lambda's CPU grows with memory.
 _HASHING_MB = 1024
@@ -317,6 +321,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=ADMIN,
         summary="Approve or reject a pending walker; recorded and notified",
         tag="Admin",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="create_payment_method",
+        method="POST",
+        path="/v1/payments/methods",
+        status_code=201,
+        roles=OWNER,
+        summary="Save a card the app tokenized with the gateway",
+        tag="Payments",
+        idempotent=True,
+        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+    ),
+    Endpoint(
+        name="list_payment_methods",
+        method="GET",
+        path="/v1/payments/methods",
+        roles=OWNER,
+        summary="Your saved payment methods",
+        tag="Payments",
         uses=_DATA,
     ),
     Endpoint(

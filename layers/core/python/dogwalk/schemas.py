@@ -130,3 +130,14 @@ class QuoteOut(BaseModel):
 
 def quote_out(quote: Quote) -> QuoteOut:
     return QuoteOut.model_validate(quote, from_attributes=True)
+
+
+class PaymentMethod(BaseModel):
+    """A saved card as the apps see it: never more of the card than the gateway's description."""
+
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    created_at: datetime

@@ -1,0 +1,102 @@
+"""The payment gateway, Stripe through its SDK (localstripe locally): an owner's customer and
+saved payment methods. The card never reaches us: apps tokenize with Stripe, we keep the
+PaymentMethod id, brand, last 4 and expiry. Every call that changes something at Stripe carries
+an idempotency key derived from our own operation, so a retried Lambda never does it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from functools import cache
+from typing import Any
+
+from dogwalk import aws, db
+from dogwalk.config import settings
+from dogwalk.errors import Conflict, PaymentDeclined, Unavailable, ValidationFailed
+from dogwalk.pagination import decode_cursor, identifier, instant, page
+
+
+@cache
+def _client() -> Any:
+    import stripe
+
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings().payments_secret_id)
+    credentials = json.loads(secret["SecretString"])
+    base = {"api": settings().stripe_api_base} if settings().stripe_api_base else None
+    return stripe.StripeClient(credentials["api_key"], base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
+
+
+def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
+    """A gateway call, its failures as the domain's: declined → 402, refused input → 422,
+    unreachable → 503."""
+    import stripe
+
+    try:
+        return operation(*args, **kwargs)
+    except stripe.CardError as exc:
+        raise PaymentDeclined(exc.user_message or "The card was declined.") from exc
+    except stripe.InvalidRequestError as exc:
+        raise ValidationFailed(
+            "The payment gateway did not accept this.", errors=[{"loc": ["body"], "msg": exc.user_message or "invalid"}]
+        ) from exc
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+        raise Unavailable("The payment gateway cannot be reached; try again.") from exc
+
+
+def customer_of(owner_id: str) -> str:
+    """The owner's gateway customer, created on first use (once, whatever the retries)."""
+    with db.transaction() as conn:
+        row = conn.execute("SELECT gateway_id FROM payment_customers WHERE owner_id = %s", (owner_id,)).fetchone()
+    if row is not None:
+        return str(row["gateway_id"])
+    customer = _call(
+        _client().v1.customers.create,
+        params={"metadata": {"owner_id": owner_id}},
+        options={"idempotency_key": f"customer:{owner_id}"},
+    )
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO payment_customers (owner_id, gateway_id) VALUES (%s, %s) ON CONFLICT (owner_id) DO NOTHING",
+            (owner_id, customer.id),
+        )
+        row = conn.execute("SELECT gateway_id FROM payment_customers WHERE owner_id = %s", (owner_id,)).fetchone()
+    return str(row["gateway_id"]) if row else str(customer.id)
+
+
+_METHOD_COLUMNS = "id::text, brand, last4, exp_month, exp_year, created_at"
+
+
+def save_payment_method(owner_id: str, gateway_token: str) -> dict[str, Any]:
+    """Attach the app's tokenized card to the owner's customer and keep its description."""
+    customer = customer_of(owner_id)
+    method = _call(
+        _client().v1.payment_methods.attach,
+        gateway_token,
+        params={"customer": customer},
+        options={"idempotency_key": f"attach:{owner_id}:{gateway_token}"},
+    )
+    card = method.card
+    with db.transaction() as conn:
+        row = conn.execute(
+            f"INSERT INTO payment_methods (id, owner_id, gateway_id, brand, last4, exp_month, exp_year)"  # noqa: S608  # nosec B608
+            # the same card saved again by its owner answers the saved row; never moves it to someone else
+            f" VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (gateway_id) DO UPDATE SET owner_id = EXCLUDED.owner_id"
+            f" WHERE payment_methods.owner_id = EXCLUDED.owner_id RETURNING {_METHOD_COLUMNS}",
+            (str(uuid.uuid4()), owner_id, method.id, card.brand, card.last4, card.exp_month, card.exp_year),
+        ).fetchone()
+    if row is None:
+        raise Conflict("This payment method belongs to another account.", code="payment_method_taken")
+    return row
+
+
+def list_payment_methods(owner_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(cursor, instant, identifier)
+    with db.transaction() as conn:
+        rows = conn.execute(
+            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE owner_id = %s"  # noqa: S608  # nosec B608
+            " AND (%s::timestamptz IS NULL OR (created_at, id) > (%s::timestamptz, %s::uuid))"
+            " ORDER BY created_at, id LIMIT %s",
+            (owner_id, after and after[0], after and after[0], after and after[1], limit + 1),
+        ).fetchall()
+    return page(rows, limit, lambda row: [row["created_at"].isoformat(), row["id"]])
