@@ -8,7 +8,7 @@ from typing import Any
 
 from dogwalk import db
 from dogwalk.errors import InvalidState, NotFound
-from dogwalk.pagination import decode_cursor, identifier, instant, page
+from dogwalk.pagination import Page, oldest_first
 
 SIZES = ("small", "medium", "large", "giant")
 _COLUMNS = "id::text, owner_id::text, name, breed, size, birth_date, notes, vaccinated, created_at, updated_at"
@@ -48,16 +48,9 @@ def get(owner_id: str, dog_id: str) -> dict[str, Any]:
     return row
 
 
-def list_page(owner_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, instant, identifier)
-    with db.transaction() as conn:
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM dogs WHERE owner_id = %s AND deleted_at IS NULL"  # noqa: S608  # nosec B608
-            " AND (%s::timestamptz IS NULL OR (created_at, id) > (%s::timestamptz, %s::uuid))"
-            " ORDER BY created_at, id LIMIT %s",
-            (owner_id, after and after[0], after and after[0], after and after[1], limit + 1),
-        ).fetchall()
-    return page(rows, limit, lambda row: [row["created_at"].isoformat(), row["id"]])
+def list_page(owner_id: str, limit: int, cursor: str | None) -> Page:
+    query = f"SELECT {_COLUMNS} FROM dogs WHERE owner_id = %s AND deleted_at IS NULL"  # noqa: S608  # nosec B608
+    return oldest_first(query, (owner_id,), limit, cursor)
 
 
 def update(owner_id: str, dog_id: str, changes: dict[str, Any]) -> dict[str, Any]:

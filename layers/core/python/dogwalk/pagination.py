@@ -65,3 +65,21 @@ def page(rows: list[dict[str, Any]], limit: int, key_of: Any) -> tuple[list[dict
     if len(rows) > limit:
         return rows[:limit], encode_cursor(key_of(rows[limit - 1]))
     return rows, None
+
+
+def oldest_first(query: str, params: tuple[Any, ...], limit: int, cursor: str | None) -> Page:
+    """A page of `query` (a SELECT … WHERE … of rows with `created_at` and `id`), oldest first."""
+    from dogwalk import db
+
+    after = decode_cursor(cursor, instant, identifier)
+    start, start_id = (after[0], after[1]) if after else (None, None)
+    with db.transaction() as conn:
+        rows = conn.execute(
+            query + " AND (%s::timestamptz IS NULL OR (created_at, id) > (%s::timestamptz, %s::uuid))"
+            " ORDER BY created_at, id LIMIT %s",
+            (*params, start, start, start_id, limit + 1),
+        ).fetchall()
+    return page(rows, limit, lambda row: [row["created_at"].isoformat(), row["id"]])
+
+
+Page = tuple[list[dict[str, Any]], str | None]

@@ -14,7 +14,7 @@ from typing import Any
 from dogwalk import aws, db
 from dogwalk.config import settings
 from dogwalk.errors import Conflict, PaymentDeclined, Unavailable, ValidationFailed
-from dogwalk.pagination import decode_cursor, identifier, instant, page
+from dogwalk.pagination import Page, oldest_first
 
 
 @cache
@@ -90,13 +90,6 @@ def save_payment_method(owner_id: str, gateway_token: str) -> dict[str, Any]:
     return row
 
 
-def list_payment_methods(owner_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, instant, identifier)
-    with db.transaction() as conn:
-        rows = conn.execute(
-            f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE owner_id = %s"  # noqa: S608  # nosec B608
-            " AND (%s::timestamptz IS NULL OR (created_at, id) > (%s::timestamptz, %s::uuid))"
-            " ORDER BY created_at, id LIMIT %s",
-            (owner_id, after and after[0], after and after[0], after and after[1], limit + 1),
-        ).fetchall()
-    return page(rows, limit, lambda row: [row["created_at"].isoformat(), row["id"]])
+def list_payment_methods(owner_id: str, limit: int, cursor: str | None) -> Page:
+    query = f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE owner_id = %s"  # noqa: S608  # nosec B608
+    return oldest_first(query, (owner_id,), limit, cursor)
