@@ -48,15 +48,24 @@ class Gateway:
         self.routes = sorted((Route(endpoint) for endpoint in endpoints), key=lambda r: r.endpoint.path.count("{"))
         self._openapi: bytes | None = None
 
+    def _resource(self, path: str) -> list[Route]:
+        """The routes of the resource `path` resolves to: like API Gateway, the most literal one
+        (`/v1/bookings/quote` is not `/v1/bookings/{booking_id}`, whatever the method)."""
+        matching = [route for route in self.routes if route.regex.match(path)]
+        if not matching:
+            return []
+        fewest = min(route.endpoint.path.count("{") for route in matching)
+        return [route for route in matching if route.endpoint.path.count("{") == fewest]
+
     def match(self, method: str, path: str) -> tuple[registry.Endpoint, dict[str, str]] | None:
-        for route in self.routes:
+        for route in self._resource(path):
             found = route.regex.match(path)
             if found and route.endpoint.method == method:
                 return route.endpoint, {k: unquote(v) for k, v in found.groupdict().items()}
         return None
 
     def methods_of(self, path: str) -> list[str]:
-        return sorted({route.endpoint.method for route in self.routes if route.regex.match(path)})
+        return sorted({route.endpoint.method for route in self._resource(path)})
 
     def openapi(self) -> bytes:
         if self._openapi is None:

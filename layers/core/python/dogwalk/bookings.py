@@ -6,12 +6,16 @@ constraint), which answers 409 `booking_conflict`."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
-from dogwalk import db, outbox
-from dogwalk.errors import Conflict, InvalidState, NotFound
+from dogwalk import db, dogs, outbox, payments, pricing, walkers
+from dogwalk.errors import Conflict, InvalidState, NotFound, ValidationFailed
 
 ALLOWED: dict[str, frozenset[str]] = {
     "requested": frozenset({"accepted", "declined", "expired", "cancelled"}),
@@ -65,3 +69,144 @@ def move(booking_id: str, to: str, *, actor_id: str | None, reason: str | None =
     """`transition` in a transaction of its own."""
     with db.transaction() as conn:
         return transition(conn, booking_id, to, actor_id=actor_id, reason=reason)
+
+
+MAX_DAYS_AHEAD = 90
+
+
+@dataclass(frozen=True)
+class WalkRequest:
+    owner_id: str
+    walker_id: str
+    dog_ids: list[str]
+    start: datetime
+    duration_min: int
+    pickup_lat: float
+    pickup_lon: float
+    pickup_address: str | None = None
+
+
+def _invalid(loc: list[str], msg: str) -> ValidationFailed:
+    return ValidationFailed(msg, errors=[{"loc": loc, "msg": msg}])
+
+
+def quote_walk(walk: WalkRequest, *, now: datetime | None = None) -> tuple[pricing.Quote, str]:
+    """The price of the walk, after every request-time rule (422 with the reason, 409 when the
+    walker is already booked); also the walker's timezone."""
+    now = now or datetime.now(UTC)
+    if walk.start <= now:
+        raise _invalid(["body", "start"], "The walk must start in the future.")
+    if walk.start > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise _invalid(["body", "start"], f"Walks are booked at most {MAX_DAYS_AHEAD} days ahead.")
+    try:
+        sizes = dogs.sizes_of(walk.owner_id, walk.dog_ids)
+    except NotFound:
+        raise _invalid(["body", "dog_ids"], "Book with your own dogs.") from None
+    end = walk.start + timedelta(minutes=walk.duration_min)
+    fitting = walkers.fit(walk.walker_id, walk.pickup_lat, walk.pickup_lon, walk.start, end, sizes)
+    if fitting is None or not fitting.bookable:
+        raise _invalid(["body", "walker_id"], "This walker cannot be booked.")
+    if not fitting.covers_pickup:
+        raise _invalid(["body", "pickup"], "The pickup is outside the walker's service area.")
+    if not fitting.takes_the_dogs:
+        raise _invalid(["body", "dog_ids"], "The walker does not take these dogs (size or number).")
+    if not fitting.available:
+        raise _invalid(["body", "start"], "The walker does not work then.")
+    if fitting.already_booked:
+        raise Conflict("The walker already has an accepted walk at that time.", code="booking_conflict")
+    quoted = pricing.quote(
+        price_cents_per_30min=fitting.price_cents_per_30min,
+        duration_min=walk.duration_min,
+        dog_count=len(walk.dog_ids),
+        start=walk.start,
+        booked_at=now,
+        timezone=fitting.timezone,
+    )
+    return quoted, fitting.timezone
+
+
+def request_walks(walk: WalkRequest, payment_method_id: str, notes: str | None, weekly_count: int = 1) -> list[str]:
+    """Request one walk, or a weekly series of them, all or none: each is quoted and its price held
+    on the card; then every booking is written in one transaction. A refused card holds nothing
+    and writes nothing (402); a failure after the holds releases them."""
+    gateway_method = payments.gateway_method(walk.owner_id, payment_method_id)
+    if gateway_method is None:
+        raise _invalid(["body", "payment_method_id"], "Use one of your saved payment methods.")
+    walks = [replace(walk, start=walk.start + timedelta(weeks=week)) for week in range(weekly_count)]
+    quotes = [quote_walk(each)[0] for each in walks]
+    series_id = str(uuid.uuid4()) if weekly_count > 1 else None
+    booking_ids = [str(uuid.uuid4()) for _ in walks]
+    holds: list[tuple[str, str]] = []
+    try:
+        for booking_id, quoted in zip(booking_ids, quotes, strict=True):
+            intent = payments.authorize(walk.owner_id, gateway_method, quoted.total_cents, quoted.currency, booking_id)
+            holds.append((intent, booking_id))
+        with db.transaction() as conn:
+            for booking_id, each, quoted, (intent, _) in zip(booking_ids, walks, quotes, holds, strict=True):
+                _write(conn, booking_id, each, quoted, intent, payment_method_id, notes, series_id)
+    except BaseException:
+        for intent, booking_id in holds:
+            payments.void(intent, booking_id)
+        raise
+    return booking_ids
+
+
+def _write(
+    conn: db.Connection,
+    booking_id: str,
+    walk: WalkRequest,
+    quoted: pricing.Quote,
+    intent: str,
+    payment_method_id: str,
+    notes: str | None,
+    series_id: str | None,
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO bookings (id, owner_id, walker_id, start_ts, end_ts, status, pickup_lat, pickup_lon,
+                              pickup_address, notes, series_id, price, currency, payment_method_id,
+                              payment_intent_id, payment_status, authorized_cents)
+        VALUES (%s, %s, %s, %s, %s, 'requested', %s, %s, %s, %s, %s, %s, %s, %s, %s, 'authorized', %s)
+        """,
+        (
+            booking_id, walk.owner_id, walk.walker_id, walk.start, walk.start + timedelta(minutes=walk.duration_min),
+            walk.pickup_lat, walk.pickup_lon, walk.pickup_address, notes, series_id, Jsonb(asdict(quoted)),
+            quoted.currency, payment_method_id, intent, quoted.total_cents,
+        ),
+    )  # fmt: skip
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO booking_dogs (booking_id, dog_id) VALUES (%s, %s)", [(booking_id, d) for d in walk.dog_ids]
+        )
+    conn.execute(
+        "INSERT INTO booking_transitions (booking_id, from_status, to_status, actor_id)"
+        " VALUES (%s, '', 'requested', %s)",
+        (booking_id, walk.owner_id),
+    )
+    outbox.record(
+        conn, "booking.requested", walk.walker_id, "walker", {"booking_id": booking_id, "start": walk.start.isoformat()}
+    )
+
+
+_BOOKING = """
+    SELECT b.id::text, b.status, b.owner_id::text, b.walker_id::text, b.start_ts AS start, b.end_ts AS end,
+           b.pickup_lat, b.pickup_lon, b.pickup_address, b.price, b.payment_status, b.series_id::text, b.notes,
+           coalesce(array_agg(bd.dog_id::text ORDER BY bd.dog_id) FILTER (WHERE bd.dog_id IS NOT NULL), '{}') AS dog_ids
+      FROM bookings b LEFT JOIN booking_dogs bd ON bd.booking_id = b.id
+"""
+
+
+def get(booking_id: str, caller_id: str, caller_role: str) -> dict[str, Any]:
+    """The booking, for its owner, its walker or an admin; anyone else: not found."""
+    try:
+        uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    with db.transaction() as conn:
+        row = conn.execute(
+            _BOOKING + " WHERE b.id = %s AND (%s OR %s IN (b.owner_id, b.walker_id)) GROUP BY b.id",
+            (booking_id, caller_role == "admin", caller_id),
+        ).fetchone()
+    if row is None:
+        raise NotFound("No such booking.")
+    return row

@@ -93,3 +93,43 @@ def save_payment_method(owner_id: str, gateway_token: str) -> dict[str, Any]:
 def list_payment_methods(owner_id: str, limit: int, cursor: str | None) -> Page:
     query = f"SELECT {_METHOD_COLUMNS} FROM payment_methods WHERE owner_id = %s"  # noqa: S608  # nosec B608
     return oldest_first(query, (owner_id,), limit, cursor)
+
+
+def gateway_method(owner_id: str, payment_method_id: str) -> str | None:
+    """The gateway id of one of the owner's saved methods; None if it is not theirs."""
+    try:
+        uuid.UUID(payment_method_id)
+    except ValueError:
+        return None
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT gateway_id FROM payment_methods WHERE id = %s AND owner_id = %s", (payment_method_id, owner_id)
+        ).fetchone()
+    return str(row["gateway_id"]) if row else None
+
+
+def authorize(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, booking_id: str) -> str:
+    """Hold `amount_cents` on the card (a PaymentIntent with manual capture); its id.
+    The booking's id is the idempotency key: a retried request holds once."""
+    intent = _call(
+        _client().v1.payment_intents.create,
+        params={
+            "amount": amount_cents,
+            "currency": currency.lower(),
+            "customer": customer_of(owner_id),
+            "payment_method": gateway_method_id,
+            "capture_method": "manual",
+            "confirm": True,
+            "metadata": {"booking_id": booking_id},
+        },
+        options={"idempotency_key": f"authorize:{booking_id}"},
+    )
+    if intent.status != "requires_capture":
+        void(intent.id, booking_id)
+        raise PaymentDeclined("The card could not be authorized.")
+    return str(intent.id)
+
+
+def void(intent_id: str, booking_id: str) -> None:
+    """Release a hold."""
+    _call(_client().v1.payment_intents.cancel, intent_id, options={"idempotency_key": f"void:{booking_id}"})

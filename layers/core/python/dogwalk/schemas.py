@@ -12,6 +12,7 @@ from dogwalk.views import UserView, user_view
 
 if TYPE_CHECKING:
     from dogwalk.accounts import Tokens
+    from dogwalk.bookings import WalkRequest
     from dogwalk.pricing import Quote
 
 Email = Annotated[
@@ -141,3 +142,65 @@ class PaymentMethod(BaseModel):
     exp_month: int
     exp_year: int
     created_at: datetime
+
+
+class Pickup(Write):
+    lat: Latitude
+    lon: Longitude
+    address: str | None = Field(default=None, max_length=500)
+
+
+class WalkIn(Write):
+    """What a quote and a booking request share."""
+
+    walker_id: str = Field(min_length=36, max_length=36)
+    dog_ids: list[Annotated[str, StringConstraints(min_length=36, max_length=36)]] = Field(min_length=1, max_length=6)
+    start: Instant
+    duration_min: Literal[30, 45, 60, 90, 120]
+    pickup: Pickup
+
+    def walk_for(self, owner_id: str) -> WalkRequest:
+        from dogwalk.bookings import WalkRequest
+
+        return WalkRequest(
+            owner_id=owner_id,
+            walker_id=self.walker_id,
+            dog_ids=list(dict.fromkeys(self.dog_ids)),
+            start=self.start,
+            duration_min=self.duration_min,
+            pickup_lat=self.pickup.lat,
+            pickup_lon=self.pickup.lon,
+            pickup_address=self.pickup.address,
+        )
+
+
+class BookingOut(BaseModel):
+    id: str
+    status: str
+    owner_id: str
+    walker_id: str
+    dog_ids: list[str]
+    start: datetime
+    end: datetime
+    pickup: dict[str, Any]
+    price: QuoteOut
+    payment: dict[str, str | None]
+    series_id: str | None = None
+    notes: str | None = None
+
+
+def booking_out(row: dict[str, Any]) -> BookingOut:
+    return BookingOut(
+        id=row["id"],
+        status=row["status"],
+        owner_id=row["owner_id"],
+        walker_id=row["walker_id"],
+        dog_ids=row["dog_ids"],
+        start=row["start"],
+        end=row["end"],
+        pickup={"lat": row["pickup_lat"], "lon": row["pickup_lon"], "address": row["pickup_address"]},
+        price=QuoteOut.model_validate(row["price"]),
+        payment={"status": row["payment_status"]},
+        series_id=row["series_id"],
+        notes=row["notes"],
+    )

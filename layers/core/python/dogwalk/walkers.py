@@ -203,6 +203,28 @@ def decide_verification(walker_id: str, admin_id: str, decision: str, reason: st
 
 # the order each sort reads walkers in: each is an index of verified walkers, so a page is read
 # from the front of it and the scan stops at `limit` matches
+# Whether walker `p` works from %(start)s to %(end)s: inside one weekly window in the walker's
+# local time (wall clock: DST-proof), and not on time off.
+AVAILABLE_FOR_THE_WALK = """EXISTS (
+                SELECT 1 FROM availability_windows a
+                 WHERE a.walker_id = p.user_id
+                   AND a.weekday = extract(isodow FROM %(start)s::timestamptz AT TIME ZONE p.timezone)::int - 1
+                   AND (%(start)s::timestamptz AT TIME ZONE p.timezone)::date
+                       = (%(end)s::timestamptz AT TIME ZONE p.timezone - interval '1 microsecond')::date
+                   AND a.minutes @> int4range(
+                         floor(extract(epoch FROM (%(start)s::timestamptz AT TIME ZONE p.timezone)::time) / 60)::int,
+                         ceil(extract(epoch FROM (%(end)s::timestamptz AT TIME ZONE p.timezone
+                                              - (%(start)s::timestamptz AT TIME ZONE p.timezone)::date)) / 60)::int))
+           AND NOT EXISTS (
+                SELECT 1 FROM time_off t
+                 WHERE t.walker_id = p.user_id AND t.period && tstzrange(%(start)s, %(end)s))"""
+
+# Whether walker `p` has no booking in these states overlapping %(start)s to %(end)s.
+NOT_BOOKED = """NOT EXISTS (
+                SELECT 1 FROM bookings b
+                 WHERE b.walker_id = p.user_id AND b.status = ANY(%(busy)s::text[])
+                   AND tstzrange(b.start_ts, b.end_ts) && tstzrange(%(start)s, %(end)s))"""
+
 SORTS = {
     "distance": "p.location <-> ll_to_earth(%(lat)s, %(lon)s)",
     "price": "p.price_cents_per_30min",
@@ -263,23 +285,8 @@ def _search_rows(
            AND earth_distance(p.location, ll_to_earth(%(lat)s, %(lon)s)) <= p.radius_km * 1000
            AND p.accepted_sizes @> %(sizes)s::text[]
            AND p.max_dogs >= %(dog_count)s
-           AND EXISTS (
-                SELECT 1 FROM availability_windows a
-                 WHERE a.walker_id = p.user_id
-                   AND a.weekday = extract(isodow FROM %(start)s::timestamptz AT TIME ZONE p.timezone)::int - 1
-                   AND (%(start)s::timestamptz AT TIME ZONE p.timezone)::date
-                       = (%(end)s::timestamptz AT TIME ZONE p.timezone - interval '1 microsecond')::date
-                   AND a.minutes @> int4range(
-                         floor(extract(epoch FROM (%(start)s::timestamptz AT TIME ZONE p.timezone)::time) / 60)::int,
-                         ceil(extract(epoch FROM (%(end)s::timestamptz AT TIME ZONE p.timezone
-                                              - (%(start)s::timestamptz AT TIME ZONE p.timezone)::date)) / 60)::int))
-           AND NOT EXISTS (
-                SELECT 1 FROM time_off t
-                 WHERE t.walker_id = p.user_id AND t.period && tstzrange(%(start)s, %(end)s))
-           AND NOT EXISTS (
-                SELECT 1 FROM bookings b
-                 WHERE b.walker_id = p.user_id AND b.status IN ('requested', 'accepted', 'in_progress')
-                   AND tstzrange(b.start_ts, b.end_ts) && tstzrange(%(start)s, %(end)s))
+           AND {AVAILABLE_FOR_THE_WALK}
+           AND {NOT_BOOKED}
            AND (%(after_key)s::float IS NULL OR ({order}, p.user_id) > (%(after_key)s::float, %(after_id)s::uuid))
          ORDER BY {order}, p.user_id
          LIMIT %(limit)s
@@ -299,8 +306,50 @@ def _search_rows(
                 "dog_count": len(sizes),
                 "start": start,
                 "end": end,
+                "busy": ["requested", "accepted", "in_progress"],
                 "after_key": after and after[0],
                 "after_id": after and after[1],
                 "limit": limit + 1,
             },
         ).fetchall()
+
+
+@dataclass(frozen=True)
+class WalkerFit:
+    """How a walker fits one requested walk (for booking, which says why not)."""
+
+    price_cents_per_30min: int
+    timezone: str
+    bookable: bool
+    covers_pickup: bool
+    takes_the_dogs: bool
+    available: bool
+    already_booked: bool
+
+
+def fit(walker_id: str, lat: float, lon: float, start: datetime, end: datetime, sizes: list[str]) -> WalkerFit | None:
+    """None when there is no such walker profile."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            f"""
+            SELECT p.price_cents_per_30min, p.timezone,
+                   p.verification = 'verified' AND u.suspended_at IS NULL AS bookable,
+                   earth_distance(p.location, ll_to_earth(%(lat)s, %(lon)s)) <= p.radius_km * 1000 AS covers_pickup,
+                   p.accepted_sizes @> %(sizes)s::text[] AND p.max_dogs >= %(dog_count)s AS takes_the_dogs,
+                   {AVAILABLE_FOR_THE_WALK} AS available,
+                   NOT {NOT_BOOKED} AS already_booked
+              FROM walker_profiles p JOIN users u ON u.id = p.user_id
+             WHERE p.user_id = %(walker)s
+            """,  # noqa: S608  # nosec B608 - constants of this module
+            {
+                "walker": walker_id,
+                "lat": lat,
+                "lon": lon,
+                "sizes": sorted(set(sizes)),
+                "dog_count": len(sizes),
+                "start": start,
+                "end": end,
+                "busy": ["accepted", "in_progress"],
+            },
+        ).fetchone()
+    return WalkerFit(**row) if row else None
