@@ -6,66 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import stripe
 
 from dogwalk import pricing
-from tests.conftest import Dependencies
+from tests.integration.bookings.conftest import EVERY_DAY, database_url, gateway, next_weekday_at, walk
 from tests.integration.conftest import Api, assert_problem
-from tests.integration.marketplace.conftest import Caller, create_dog, make_walker, new_caller, rows
-
-NEW_YORK = ZoneInfo("America/New_York")
-EVERY_DAY = [(day, "07:00", "20:00") for day in range(7)]
-
-
-def next_weekday_at(hour: int, days_ahead: int = 10) -> datetime:
-    day = (datetime.now(NEW_YORK) + timedelta(days=days_ahead)).date()
-    while day.weekday() != 2:  # a Wednesday: no weekend surge
-        day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=NEW_YORK)
-
-
-@pytest.fixture
-def owner(state: Dependencies) -> Caller:
-    return new_caller(state, "owner")
-
-
-@pytest.fixture
-def admin(state: Dependencies) -> Caller:
-    return new_caller(state, "admin")
-
-
-@pytest.fixture
-def walker(api: Api, state: Dependencies, admin: Caller) -> Caller:
-    return make_walker(api, state, admin, weekly=EVERY_DAY)
-
-
-@pytest.fixture
-def card(api: Api, owner: Caller) -> str:
-    answer = api.post("/v1/payments/methods", json_body={"gateway_token": "pm_card_visa"}, token=owner.token)
-    assert answer.status == 201, answer.body
-    return str(answer.json()["id"])
-
-
-def walk(walker: Caller, dogs: list[str], start: datetime, **changes: Any) -> dict[str, Any]:
-    body = {
-        "walker_id": walker.id,
-        "dog_ids": dogs,
-        "start": start.isoformat(),
-        "duration_min": 60,
-        "pickup": {"lat": 40.7560, "lon": -73.9860, "address": "1540 Broadway"},
-    }
-    body.update(changes)
-    return body
-
-
-def gateway() -> stripe.StripeClient:
-    from dogwalk import payments
-
-    return payments._client()
+from tests.integration.marketplace.conftest import create_dog, make_walker, new_caller, rows
 
 
 def test_a_request_is_priced_held_and_written_with_its_audit_and_event(api: Api, owner, walker, card) -> None:
@@ -83,20 +30,14 @@ def test_a_request_is_priced_held_and_written_with_its_audit_and_event(api: Api,
     expected = pricing.quote(price_cents_per_30min=2000, duration_min=60, dog_count=1, start=start,
                              booked_at=datetime.now(UTC), timezone="America/New_York")  # fmt: skip
     assert booking["price"]["total_cents"] == expected.total_cents
-    stored = rows(api_database(api), "SELECT payment_intent_id FROM bookings WHERE id = %s", booking["id"])[0]
+    stored = rows(database_url(), "SELECT payment_intent_id FROM bookings WHERE id = %s", booking["id"])[0]
     intent = gateway().v1.payment_intents.retrieve(stored["payment_intent_id"])
     assert (intent.status, intent.amount, intent.capture_method) == ("requires_capture", expected.total_cents, "manual")
     told = rows(
-        api_database(api),
+        database_url(),
         "SELECT event_type, recipient_id::text AS who FROM outbox WHERE starts_with(event_type, 'booking.')",
     )
     assert told == [{"event_type": "booking.requested", "who": walker.id}]
-
-
-def api_database(api: Api) -> str:
-    import os
-
-    return os.environ["DATABASE_URL"]
 
 
 def test_a_declined_card_is_402_and_writes_nothing(api: Api, owner, walker) -> None:
@@ -108,8 +49,8 @@ def test_a_declined_card_is_402_and_writes_nothing(api: Api, owner, walker) -> N
                                                   "payment_method_id": declining}, token=owner.token)  # fmt: skip
 
     assert_problem(answer, 402, "payment_declined")
-    assert rows(api_database(api), "SELECT count(*) AS n FROM bookings") == [{"n": 0}]
-    assert rows(api_database(api), "SELECT count(*) AS n FROM outbox WHERE starts_with(event_type, 'booking.')") == [
+    assert rows(database_url(), "SELECT count(*) AS n FROM bookings") == [{"n": 0}]
+    assert rows(database_url(), "SELECT count(*) AS n FROM outbox WHERE starts_with(event_type, 'booking.')") == [
         {"n": 0}
     ]
 
@@ -149,7 +90,7 @@ def test_each_request_time_rule_is_a_422_with_its_reason(
 
     problem = assert_problem(answer, 422, "validation_error")
     assert any(field in error["loc"] for error in problem["errors"]), problem
-    assert rows(api_database(api), "SELECT count(*) AS n FROM bookings") == [{"n": 0}]
+    assert rows(database_url(), "SELECT count(*) AS n FROM bookings") == [{"n": 0}]
 
 
 def test_a_walker_already_accepted_for_that_time_is_409(api: Api, owner, walker, card) -> None:
@@ -183,7 +124,7 @@ def test_a_weekly_series_is_booked_all_together_each_with_its_own_hold(api: Api,
     answer = api.post("/v1/bookings", json_body=body, token=owner.token)
 
     assert answer.status == 201, answer.body
-    series = rows(api_database(api), "SELECT start_ts, payment_intent_id FROM bookings WHERE series_id = %s"
+    series = rows(database_url(), "SELECT start_ts, payment_intent_id FROM bookings WHERE series_id = %s"
                                      " ORDER BY start_ts", answer.json()["series_id"])  # fmt: skip
     assert len(series) == 4
     assert len({row["payment_intent_id"] for row in series}) == 4
@@ -208,7 +149,7 @@ def test_a_series_with_one_impossible_week_books_none(api: Api, state, owner, wa
                                                  "recurrence": {"weekly_count": 4}}, token=owner.token)  # fmt: skip
 
     assert_problem(answer, 422, "validation_error")
-    assert rows(api_database(api), "SELECT count(*) AS n FROM bookings") == [{"n": 0}]
+    assert rows(database_url(), "SELECT count(*) AS n FROM bookings") == [{"n": 0}]
 
 
 def test_a_retried_request_with_its_idempotency_key_books_and_holds_once(api: Api, owner, walker, card) -> None:
@@ -221,7 +162,7 @@ def test_a_retried_request_with_its_idempotency_key_books_and_holds_once(api: Ap
 
     assert first.status == again.status == 201
     assert again.json()["id"] == first.json()["id"]
-    assert rows(api_database(api), "SELECT count(*) AS n FROM bookings") == [{"n": 1}]
+    assert rows(database_url(), "SELECT count(*) AS n FROM bookings") == [{"n": 1}]
 
 
 def test_bookings_are_visible_to_their_parties_and_admins_only(api: Api, state, owner, walker, admin, card) -> None:

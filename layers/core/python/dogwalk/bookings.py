@@ -15,7 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from dogwalk import db, dogs, outbox, payments, pricing, walkers
-from dogwalk.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from dogwalk.errors import Conflict, InvalidState, NotFound, Unavailable, ValidationFailed
 
 ALLOWED: dict[str, frozenset[str]] = {
     "requested": frozenset({"accepted", "declined", "expired", "cancelled"}),
@@ -210,3 +210,78 @@ def get(booking_id: str, caller_id: str, caller_role: str) -> dict[str, Any]:
     if row is None:
         raise NotFound("No such booking.")
     return row
+
+
+FINAL_WITHOUT_CHARGE = ("declined", "expired", "cancelled")
+
+
+def act_as_walker(booking_id: str, walker_id: str, to: str, reason: str | None = None) -> dict[str, Any]:
+    """The walker's answer to a request (accept or decline); someone else's booking is not found."""
+    try:
+        uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    with db.transaction() as conn:
+        mine = conn.execute(
+            "SELECT 1 FROM bookings WHERE id = %s AND walker_id = %s", (booking_id, walker_id)
+        ).fetchone()
+        if mine is None:
+            raise NotFound("No such booking.")
+        transition(conn, booking_id, to, actor_id=walker_id, reason=reason)
+    if to in FINAL_WITHOUT_CHARGE:
+        release_hold(booking_id)
+    return get(booking_id, walker_id, "walker")
+
+
+def release_hold(booking_id: str) -> bool:
+    """Void the payment hold of a booking that ended without a charge; True if one was released.
+
+    Called right after the transition (best effort) and by the expiry sweep (the guarantee):
+    a hold is never left on a card because the gateway was down for a moment."""
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT payment_intent_id FROM bookings"
+            " WHERE id = %s AND status = ANY(%s) AND payment_status = 'authorized'",
+            (booking_id, list(FINAL_WITHOUT_CHARGE)),
+        ).fetchone()
+    if row is None or not row["payment_intent_id"]:
+        return False
+    try:
+        payments.void(row["payment_intent_id"], booking_id)
+    except Unavailable:
+        return False  # the sweep releases it later
+    with db.transaction() as conn:
+        conn.execute("UPDATE bookings SET payment_status = 'voided' WHERE id = %s", (booking_id,))
+    return True
+
+
+def expire_and_release(now: datetime | None = None) -> dict[str, int]:
+    """The scheduled sweep: requests not accepted by their start expire, and every hold of a
+    booking that ended without a charge is released. Idempotent."""
+    moment = now or datetime.now(UTC)
+    with db.transaction() as conn:
+        due = [
+            row["id"]
+            for row in conn.execute(
+                "SELECT id::text FROM bookings WHERE status = 'requested' AND start_ts <= %s"
+                " ORDER BY start_ts LIMIT 500",
+                (moment,),
+            ).fetchall()
+        ]
+    expired = 0
+    for booking_id in due:
+        try:
+            move(booking_id, "expired", actor_id=None, reason="not accepted before its start")
+            expired += 1
+        except InvalidState:  # accepted or cancelled meanwhile
+            continue
+    with db.transaction() as conn:
+        holding = [
+            row["id"]
+            for row in conn.execute(
+                "SELECT id::text FROM bookings WHERE status = ANY(%s) AND payment_status = 'authorized' LIMIT 500",
+                (list(FINAL_WITHOUT_CHARGE),),
+            ).fetchall()
+        ]
+    released = sum(release_hold(booking_id) for booking_id in holding)
+    return {"expired": expired, "released": released}

@@ -354,6 +354,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=_DATA,
     ),
     Endpoint(
+        name="accept_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/accept",
+        roles=WALKER,
+        summary="Accept a request (409 booking_conflict if it overlaps an accepted walk)",
+        tag="Bookings",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="decline_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/decline",
+        roles=WALKER,
+        summary="Decline a request; the hold on the owner's card is released",
+        tag="Bookings",
+        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+    ),
+    Endpoint(
         name="create_payment_method",
         method="POST",
         path="/v1/payments/methods",
@@ -403,6 +421,8 @@ MIGRATOR = Function(
 )
 
 SCHEDULES: tuple[Schedule, ...] = (
+    # requests not accepted by their start expire; holds of walks that ended uncharged are released
+    Schedule(name="expire_bookings", every_s=300, timeout_s=120, uses=frozenset({DATABASE, PAYMENTS})),
     # a new signing key every 30 days; the previous one keeps verifying until its tokens expire
     Schedule(
         name="rotate_signing_keys",
