@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from dogwalk import db, dogs, outbox, payments, pricing, walkers
+from dogwalk import db, dogs, ledger, outbox, payments, pricing, walkers
 from dogwalk.errors import Conflict, InvalidState, NotFound, Unavailable, ValidationFailed
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -285,3 +285,70 @@ def expire_and_release(now: datetime | None = None) -> dict[str, int]:
         ]
     released = sum(release_hold(booking_id) for booking_id in holding)
     return {"expired": expired, "released": released}
+
+
+START_EARLY = timedelta(minutes=15)
+
+
+def _own_booking(conn: db.Connection, booking_id: str, walker_id: str) -> dict[str, Any]:
+    try:
+        uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    row = conn.execute(
+        "SELECT id::text, status, start_ts, price, payment_intent_id, payment_status, authorized_cents"
+        " FROM bookings WHERE id = %s AND walker_id = %s FOR UPDATE",
+        (booking_id, walker_id),
+    ).fetchone()
+    if row is None:
+        raise NotFound("No such booking.")
+    return row
+
+
+def start_walk(booking_id: str, walker_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """From 15 minutes before its start: the walk begins; its id and the MQTT topic to publish to."""
+    moment = now or datetime.now(UTC)
+    with db.transaction() as conn:
+        booking = _own_booking(conn, booking_id, walker_id)
+        if booking["status"] == "accepted" and moment < booking["start_ts"] - START_EARLY:
+            raise InvalidState("A walk starts at the earliest 15 minutes before its time.")
+        transition(conn, booking_id, "in_progress", actor_id=walker_id)
+        walk_id = str(uuid.uuid4())
+        conn.execute(
+            "INSERT INTO walks (id, booking_id, started_at) VALUES (%s, %s, %s)", (walk_id, booking_id, moment)
+        )
+    return {"id": walk_id, "mqtt_topic": f"dogwalk/walks/{walk_id}/location"}
+
+
+def complete_walk(booking_id: str, walker_id: str) -> dict[str, Any]:
+    """The walk ends: the held price is captured, the ledger posts the walker's share and the
+    platform's fee, and the walk's summary is frozen. Safe to retry after any failure: the
+    capture is found rather than repeated, the ledger posts once per booking."""
+    with db.transaction() as conn:
+        booking = _own_booking(conn, booking_id, walker_id)
+        if booking["status"] != "in_progress":
+            raise InvalidState(f"A {booking['status']} booking cannot become completed.")
+    quoted = booking["price"]
+    captured = payments.capture(booking["payment_intent_id"], booking["authorized_cents"], booking_id)
+    fee = quoted["service_fee_cents"]
+    with db.transaction() as conn:
+        transition(conn, booking_id, "completed", actor_id=walker_id)
+        conn.execute(
+            "UPDATE bookings SET payment_status = 'captured', captured_cents = %s WHERE id = %s", (captured, booking_id)
+        )
+        conn.execute("UPDATE walks SET ended_at = now() WHERE booking_id = %s AND ended_at IS NULL", (booking_id,))
+        conn.execute(
+            "UPDATE walker_profiles SET completed_walks = completed_walks + 1 WHERE user_id = %s", (walker_id,)
+        )
+        ledger.post(
+            conn,
+            kind="capture",
+            reference=f"capture:{booking_id}",
+            description="walk completed",
+            entries=[
+                (ledger.GATEWAY_CLEARING, captured),
+                (ledger.walker_payable(walker_id), -(captured - fee)),
+                (ledger.PLATFORM_REVENUE, -fee),
+            ],
+        )
+    return get(booking_id, walker_id, "walker")

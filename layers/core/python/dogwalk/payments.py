@@ -133,3 +133,19 @@ def authorize(owner_id: str, gateway_method_id: str, amount_cents: int, currency
 def void(intent_id: str, booking_id: str) -> None:
     """Release a hold."""
     _call(_client().v1.payment_intents.cancel, intent_id, options={"idempotency_key": f"void:{booking_id}"})
+
+
+def capture(intent_id: str, amount_cents: int, booking_id: str) -> int:
+    """Charge (part of) a hold; the amount captured. A capture already done (a retry after a
+    crash between the gateway and our commit) is found, not repeated."""
+    client = _client()
+    intent = _call(client.v1.payment_intents.retrieve, intent_id)
+    if intent.status == "succeeded":
+        return int(getattr(intent, "amount_received", None) or amount_cents)
+    _call(
+        client.v1.payment_intents.capture,
+        intent_id,
+        params={"amount_to_capture": amount_cents},
+        options={"idempotency_key": f"capture:{booking_id}"},
+    )
+    return amount_cents
