@@ -80,7 +80,7 @@ class Platform:
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self.where["AWS APIs (moto)"] = os.environ["AWS_ENDPOINT_URL"]
         if "DOGWALK_STRIPE_API_BASE" not in os.environ:
-            stripe = LocalStripe(self.ports.stripe)
+            stripe = LocalStripe(self.ports.stripe, self.data_dir / "localstripe.pickle")
             os.environ["DOGWALK_STRIPE_API_BASE"] = stripe.start()
             self.started.append(stripe)
         self.where["Payments (localstripe)"] = os.environ["DOGWALK_STRIPE_API_BASE"]

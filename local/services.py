@@ -13,8 +13,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 class PortTaken(RuntimeError):
@@ -220,12 +222,14 @@ class Redis:
 
 
 class LocalStripe:
-    """localstripe (a fake but stateful Stripe server from PyPI) on 127.0.0.1:`port`; its state
-    lives in memory, like moto's."""
+    """localstripe (a fake but stateful Stripe server from PyPI) on 127.0.0.1:`port`, through
+    `local.localstripe_server`; its state in `state_file`, or in memory when None."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, state_file: Path | None = None):
         self.port = port
+        self.state_file = state_file
         self.process: subprocess.Popen[bytes] | None = None
+        self.log: Any = None
 
     @property
     def url(self) -> str:
@@ -235,12 +239,25 @@ class LocalStripe:
         import sys
 
         ensure_port_free(self.port, "localstripe (payments)", "DOGWALK_STRIPE_PORT")
-        executable = Path(sys.executable).with_name("localstripe")
-        self.process = subprocess.Popen(  # noqa: S603  # nosec B603
-            [str(executable), "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command = [sys.executable, "-m", "local.localstripe_server", "--port", str(self.port)]
+        if self.state_file is not None:
+            command += ["--state", str(self.state_file)]
+        self.log = log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        repository = Path(__file__).resolve().parent.parent
+        self.process = subprocess.Popen(  # noqa: S603  # nosec B603 - our own module
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=repository
         )
-        wait_for_port(self.port)
-        return self.url
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:  # it died: say why, at once
+                log.seek(0)
+                raise RuntimeError(f"localstripe exited ({self.process.returncode}): {log.read().decode()[-2000:]}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self.url
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"localstripe did not listen on 127.0.0.1:{self.port} within 60 s")
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -30,24 +31,32 @@ class Dependencies:
 
 @pytest.fixture(scope="session")
 def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependencies]:
-    from local.services import LocalStripe, Postgres, Redis, free_port
+    from local.services import LocalStripe, PortTaken, Postgres, Redis, free_port
 
-    started = []
-    database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        postgres = Postgres(tmp_path_factory.mktemp("postgres"), free_port())
-        database_url = postgres.start()
-        started.append(postgres)
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis = Redis(tmp_path_factory.mktemp("redis"), free_port())
-        redis_url = redis.start()
-        started.append(redis)
-    stripe_base = os.environ.get("DOGWALK_STRIPE_API_BASE")
-    if not stripe_base:
-        stripe = LocalStripe(free_port())
-        stripe_base = stripe.start()
-        started.append(stripe)
+    started: list[Any] = []
+
+    def start(make: Callable[[int], Any]) -> str:
+        """Start a server on a free port; another port if that one was taken meanwhile."""
+        for attempt in range(3):
+            service = make(free_port())
+            try:
+                url = str(service.start())
+            except (PortTaken, RuntimeError, TimeoutError):
+                service.stop()
+                if attempt < 2:
+                    continue
+                for running in reversed(started):  # leave no server behind when the session cannot begin
+                    running.stop()
+                raise
+            started.append(service)
+            return url
+        raise AssertionError("unreachable")
+
+    database_url = os.environ.get("DATABASE_URL") or start(
+        lambda port: Postgres(tmp_path_factory.mktemp("postgres"), port)
+    )
+    redis_url = os.environ.get("REDIS_URL") or start(lambda port: Redis(tmp_path_factory.mktemp("redis"), port))
+    stripe_base = os.environ.get("DOGWALK_STRIPE_API_BASE") or start(LocalStripe)
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
     os.environ["DOGWALK_STRIPE_API_BASE"] = stripe_base
     _forget_configuration()

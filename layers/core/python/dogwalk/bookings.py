@@ -352,3 +352,68 @@ def complete_walk(booking_id: str, walker_id: str) -> dict[str, Any]:
             ],
         )
     return get(booking_id, walker_id, "walker")
+
+
+FULL_REFUND_BEFORE = timedelta(hours=24)
+HALF_REFUND_BEFORE = timedelta(hours=2)
+
+
+def cancellation_charge(total_cents: int, *, status: str, by_owner: bool, start: datetime, now: datetime) -> int:
+    """What the owner pays for cancelling: nothing for a request or when the walker cancels;
+    for an accepted walk, nothing 24 h or more ahead, half from 24 h to 2 h, all under 2 h."""
+    if status == "requested" or not by_owner:
+        return 0
+    ahead = start - now
+    if ahead >= FULL_REFUND_BEFORE:
+        return 0
+    if ahead >= HALF_REFUND_BEFORE:
+        return (total_cents + 1) // 2
+    return total_cents
+
+
+def cancel(booking_id: str, caller_id: str, reason: str | None, *, now: datetime | None = None) -> dict[str, Any]:
+    """Cancel a requested or accepted booking by its owner or walker: the hold is released, or
+    the policy's share of it captured (the rest released) and posted to the ledger."""
+    moment = now or datetime.now(UTC)
+    try:
+        uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    with db.transaction() as conn:
+        booking = conn.execute(
+            "SELECT id::text, owner_id::text, walker_id::text, status, start_ts, price, payment_intent_id,"
+            " authorized_cents FROM bookings WHERE id = %s AND %s IN (owner_id, walker_id)",
+            (booking_id, caller_id),
+        ).fetchone()
+    if booking is None:
+        raise NotFound("No such booking.")
+    if "cancelled" not in ALLOWED.get(booking["status"], frozenset()):
+        raise InvalidState(f"A {booking['status']} booking cannot be cancelled.")
+    total = booking["authorized_cents"]
+    by_owner = caller_id == booking["owner_id"]
+    charge = cancellation_charge(total, status=booking["status"], by_owner=by_owner, start=booking["start_ts"],
+                                 now=moment)  # fmt: skip
+    if charge:
+        payments.capture(booking["payment_intent_id"], charge, booking_id)
+    else:
+        payments.void(booking["payment_intent_id"], booking_id)
+    fee = round(charge * booking["price"]["service_fee_cents"] / total) if total else 0
+    with db.transaction() as conn:
+        transition(conn, booking_id, "cancelled", actor_id=caller_id, reason=reason)
+        conn.execute(
+            "UPDATE bookings SET payment_status = %s, captured_cents = %s, refunded_cents = %s WHERE id = %s",
+            ("captured" if charge else "voided", charge, total - charge, booking_id),
+        )
+        if charge:
+            ledger.post(
+                conn,
+                kind="capture",
+                reference=f"cancellation:{booking_id}",
+                description="cancellation charge",
+                entries=[
+                    (ledger.GATEWAY_CLEARING, charge),
+                    (ledger.walker_payable(booking["walker_id"]), -(charge - fee)),
+                    (ledger.PLATFORM_REVENUE, -fee),
+                ],
+            )
+    return {**get(booking_id, caller_id, "owner"), "refund_cents": total - charge}

@@ -372,6 +372,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=frozenset({DATABASE, CACHE, PAYMENTS}),
     ),
     Endpoint(
+        name="cancel_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/cancel",
+        roles=frozenset({"owner", "walker"}),
+        summary="Cancel; refund by the policy (owner: full ≥ 24 h, half 2-24 h, none < 2 h; walker: full)",
+        tag="Bookings",
+        idempotent=True,
+        timeout_s=30,
+        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+    ),
+    Endpoint(
         name="start_booking",
         method="POST",
         path="/v1/bookings/{booking_id}/start",

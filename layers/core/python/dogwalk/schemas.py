@@ -187,6 +187,7 @@ class BookingOut(BaseModel):
     payment: dict[str, str | None]
     series_id: str | None = None
     notes: str | None = None
+    refund_cents: int | None = None
 
 
 def booking_out(row: dict[str, Any]) -> BookingOut:
@@ -203,4 +204,5 @@ def booking_out(row: dict[str, Any]) -> BookingOut:
         payment={"status": row["payment_status"]},
         series_id=row["series_id"],
         notes=row["notes"],
+        refund_cents=row.get("refund_cents"),
     )
