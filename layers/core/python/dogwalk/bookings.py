@@ -417,3 +417,36 @@ def cancel(booking_id: str, caller_id: str, reason: str | None, *, now: datetime
                 ],
             )
     return {**get(booking_id, caller_id, "owner"), "refund_cents": total - charge}
+
+
+def review(booking_id: str, owner_id: str, rating: int, comment: str | None) -> dict[str, Any]:
+    """The owner's one review of a completed walk; the walker's rating aggregate changes in the
+    same transaction (a second review is 409)."""
+    try:
+        uuid.UUID(booking_id)
+    except ValueError:
+        raise NotFound("No such booking.") from None
+    with db.transaction() as conn:
+        booking = conn.execute(
+            "SELECT walker_id::text, status FROM bookings WHERE id = %s AND owner_id = %s FOR UPDATE",
+            (booking_id, owner_id),
+        ).fetchone()
+        if booking is None:
+            raise NotFound("No such booking.")
+        if booking["status"] != "completed":
+            raise InvalidState("Only a completed walk can be reviewed.")
+        written = conn.execute(
+            "INSERT INTO reviews (booking_id, owner_id, walker_id, rating, comment) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (booking_id) DO NOTHING RETURNING created_at",
+            (booking_id, owner_id, booking["walker_id"], rating, comment),
+        ).fetchone()
+        if written is None:
+            raise Conflict("This walk has its review already.", code="already_reviewed")
+        conn.execute(
+            "UPDATE walker_profiles SET rating_sum = rating_sum + %s, rating_count = rating_count + 1"
+            " WHERE user_id = %s",
+            (rating, booking["walker_id"]),
+        )
+        outbox.record(conn, "review.received", booking["walker_id"], "walker",
+                      {"booking_id": booking_id, "rating": rating})  # fmt: skip
+    return {"booking_id": booking_id, "rating": rating, "comment": comment, "created_at": written["created_at"]}

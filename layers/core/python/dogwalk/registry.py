@@ -403,6 +403,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=frozenset({DATABASE, CACHE, PAYMENTS}),
     ),
     Endpoint(
+        name="review_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/review",
+        status_code=201,
+        roles=OWNER,
+        summary="Review a completed walk, once",
+        tag="Bookings",
+        uses=_DATA,
+    ),
+    Endpoint(
         name="create_payment_method",
         method="POST",
         path="/v1/payments/methods",
