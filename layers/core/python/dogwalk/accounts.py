@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import psycopg
 
 from dogwalk import db, passwords, ratelimit, sessions, suspensions, totp
-from dogwalk.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
+from dogwalk.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed, require_id
 from dogwalk.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, REFRESH_PER_FAMILY, REGISTER_PER_IP
 from dogwalk.tokens import issue_access_token
 from dogwalk.users import User, get_user
@@ -156,10 +156,7 @@ def change_password(user_id: str, current: str, new: str) -> None:
 
 def suspend(user_id: str) -> None:
     """Lock the user out: no login, no refresh, and live access tokens refused from the next request."""
-    try:
-        uuid.UUID(user_id)
-    except ValueError:
-        raise NotFound("No such user.") from None
+    require_id(user_id, "user")
     with db.transaction() as conn:
         found = conn.execute(
             "UPDATE users SET suspended_at = coalesce(suspended_at, now()) WHERE id = %s RETURNING id",

@@ -15,7 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from dogwalk import db, dogs, ledger, outbox, payments, pricing, walkers
-from dogwalk.errors import Conflict, InvalidState, NotFound, Unavailable, ValidationFailed
+from dogwalk.errors import Conflict, InvalidState, NotFound, Unavailable, ValidationFailed, require_id
 
 ALLOWED: dict[str, frozenset[str]] = {
     "requested": frozenset({"accepted", "declined", "expired", "cancelled"}),
@@ -198,10 +198,7 @@ _BOOKING = """
 
 def get(booking_id: str, caller_id: str, caller_role: str) -> dict[str, Any]:
     """The booking, for its owner, its walker or an admin; anyone else: not found."""
-    try:
-        uuid.UUID(booking_id)
-    except ValueError:
-        raise NotFound("No such booking.") from None
+    require_id(booking_id, "booking")
     with db.transaction() as conn:
         row = conn.execute(
             _BOOKING + " WHERE b.id = %s AND (%s OR %s IN (b.owner_id, b.walker_id)) GROUP BY b.id",
@@ -217,16 +214,8 @@ FINAL_WITHOUT_CHARGE = ("declined", "expired", "cancelled")
 
 def act_as_walker(booking_id: str, walker_id: str, to: str, reason: str | None = None) -> dict[str, Any]:
     """The walker's answer to a request (accept or decline); someone else's booking is not found."""
-    try:
-        uuid.UUID(booking_id)
-    except ValueError:
-        raise NotFound("No such booking.") from None
     with db.transaction() as conn:
-        mine = conn.execute(
-            "SELECT 1 FROM bookings WHERE id = %s AND walker_id = %s", (booking_id, walker_id)
-        ).fetchone()
-        if mine is None:
-            raise NotFound("No such booking.")
+        _own_booking(conn, booking_id, walker_id)
         transition(conn, booking_id, to, actor_id=walker_id, reason=reason)
     if to in FINAL_WITHOUT_CHARGE:
         release_hold(booking_id)
@@ -291,10 +280,7 @@ START_EARLY = timedelta(minutes=15)
 
 
 def _own_booking(conn: db.Connection, booking_id: str, walker_id: str) -> dict[str, Any]:
-    try:
-        uuid.UUID(booking_id)
-    except ValueError:
-        raise NotFound("No such booking.") from None
+    require_id(booking_id, "booking")
     row = conn.execute(
         "SELECT id::text, status, start_ts, price, payment_intent_id, payment_status, authorized_cents"
         " FROM bookings WHERE id = %s AND walker_id = %s FOR UPDATE",
@@ -375,10 +361,7 @@ def cancel(booking_id: str, caller_id: str, reason: str | None, *, now: datetime
     """Cancel a requested or accepted booking by its owner or walker: the hold is released, or
     the policy's share of it captured (the rest released) and posted to the ledger."""
     moment = now or datetime.now(UTC)
-    try:
-        uuid.UUID(booking_id)
-    except ValueError:
-        raise NotFound("No such booking.") from None
+    require_id(booking_id, "booking")
     with db.transaction() as conn:
         booking = conn.execute(
             "SELECT id::text, owner_id::text, walker_id::text, status, start_ts, price, payment_intent_id,"
@@ -422,10 +405,7 @@ def cancel(booking_id: str, caller_id: str, reason: str | None, *, now: datetime
 def review(booking_id: str, owner_id: str, rating: int, comment: str | None) -> dict[str, Any]:
     """The owner's one review of a completed walk; the walker's rating aggregate changes in the
     same transaction (a second review is 409)."""
-    try:
-        uuid.UUID(booking_id)
-    except ValueError:
-        raise NotFound("No such booking.") from None
+    require_id(booking_id, "booking")
     with db.transaction() as conn:
         booking = conn.execute(
             "SELECT walker_id::text, status FROM bookings WHERE id = %s AND owner_id = %s FOR UPDATE",

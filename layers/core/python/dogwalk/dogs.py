@@ -7,20 +7,12 @@ import uuid
 from typing import Any
 
 from dogwalk import db
-from dogwalk.errors import InvalidState, NotFound
+from dogwalk.errors import InvalidState, NotFound, require_id
 from dogwalk.pagination import Page, oldest_first
 
 SIZES = ("small", "medium", "large", "giant")
 _COLUMNS = "id::text, owner_id::text, name, breed, size, birth_date, notes, vaccinated, created_at, updated_at"
 EDITABLE = ("name", "breed", "size", "birth_date", "notes", "vaccinated")
-
-
-def _valid_id(dog_id: str) -> bool:
-    try:
-        uuid.UUID(dog_id)
-    except ValueError:
-        return False
-    return True
 
 
 def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -36,8 +28,7 @@ def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def get(owner_id: str, dog_id: str) -> dict[str, Any]:
-    if not _valid_id(dog_id):
-        raise NotFound("No such dog.")
+    require_id(dog_id, "dog")
     with db.transaction() as conn:
         row = conn.execute(
             f"SELECT {_COLUMNS} FROM dogs WHERE id = %s AND owner_id = %s AND deleted_at IS NULL",  # noqa: S608  # nosec B608
@@ -56,8 +47,7 @@ def list_page(owner_id: str, limit: int, cursor: str | None) -> Page:
 def update(owner_id: str, dog_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     if not changes:
         return get(owner_id, dog_id)
-    if not _valid_id(dog_id):
-        raise NotFound("No such dog.")
+    require_id(dog_id, "dog")
     assignments = ", ".join(f"{name} = %s" for name in changes if name in EDITABLE)
     with db.transaction() as conn:
         row = conn.execute(
@@ -71,8 +61,7 @@ def update(owner_id: str, dog_id: str, changes: dict[str, Any]) -> dict[str, Any
 
 
 def delete(owner_id: str, dog_id: str) -> None:
-    if not _valid_id(dog_id):
-        raise NotFound("No such dog.")
+    require_id(dog_id, "dog")
     with db.transaction() as conn:
         found = conn.execute(
             "SELECT 1 FROM dogs WHERE id = %s AND owner_id = %s AND deleted_at IS NULL FOR UPDATE", (dog_id, owner_id)
@@ -91,8 +80,8 @@ def delete(owner_id: str, dog_id: str) -> None:
 
 def sizes_of(owner_id: str, dog_ids: list[str]) -> list[str]:
     """The sizes of the caller's dogs, in the order asked; `NotFound` if any is not theirs."""
-    if not all(_valid_id(dog_id) for dog_id in dog_ids):
-        raise NotFound("No such dog.")
+    for dog_id in dog_ids:
+        require_id(dog_id, "dog")
     with db.transaction() as conn:
         rows = conn.execute(
             "SELECT id::text, size FROM dogs WHERE id = ANY(%s::uuid[]) AND owner_id = %s AND deleted_at IS NULL",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 
@@ -70,3 +71,12 @@ class PaymentDeclined(DomainError):
 
 class IdempotencyConflict(Conflict):
     code, title = "idempotency_conflict", "Idempotency conflict"
+
+
+def require_id(value: str, what: str) -> str:
+    """`value` if it is a UUID; otherwise the same 404 as an id that exists but is not yours."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"No such {what}.") from None
+    return value

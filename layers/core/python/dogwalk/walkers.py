@@ -13,7 +13,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from dogwalk import db, outbox
-from dogwalk.errors import InvalidState, NotFound, ValidationFailed
+from dogwalk.errors import InvalidState, NotFound, ValidationFailed, require_id
 from dogwalk.pagination import decode_cursor, identifier, instant, number, page
 
 MAX_RADIUS_KM = 25.0
@@ -80,10 +80,7 @@ def own_profile(walker_id: str) -> dict[str, Any]:
 def public_profile(walker_id: str, viewer_id: str, viewer_role: str) -> dict[str, Any]:
     """A verified, not suspended walker's profile; the walker sees their own and admins see any,
     whatever its state."""
-    try:
-        uuid.UUID(walker_id)
-    except ValueError:
-        raise NotFound("No such walker.") from None
+    require_id(walker_id, "walker")
     with db.transaction() as conn:
         row = conn.execute(
             _PROFILE + " WHERE p.user_id = %s AND ((p.verification = 'verified' AND u.suspended_at IS NULL)"
@@ -174,10 +171,7 @@ def verification_queue(status: str, limit: int, cursor: str | None) -> tuple[lis
 def decide_verification(walker_id: str, admin_id: str, decision: str, reason: str | None) -> dict[str, Any]:
     """Approve or reject a pending walker: one audit row, the profile's state, and the walker's
     `verification.decided` event, in one transaction."""
-    try:
-        uuid.UUID(walker_id)
-    except ValueError:
-        raise NotFound("No such walker.") from None
+    require_id(walker_id, "walker")
     status = "verified" if decision == "approve" else "rejected"
     with db.transaction() as conn:
         current = conn.execute(
