@@ -77,7 +77,7 @@ def warm(
 
 
 def main() -> None:
-    from local.services import Postgres, Redis, free_port
+    from local.services import LocalStripe, Postgres, Redis, free_port
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     workdir = Path(tempfile.mkdtemp(prefix="dogwalk-bench-"))
@@ -86,9 +86,12 @@ def main() -> None:
     os.environ["DATABASE_URL"] = postgres.start()
     os.environ["REDIS_URL"] = redis.start()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106  # nosec B106
+    stripe = LocalStripe(free_port())  # the payment gateway of the bookings section
     try:
+        os.environ["DOGWALK_STRIPE_API_BASE"] = stripe.start()
         run(workdir)
     finally:
+        stripe.stop()
         redis.stop()
         postgres.stop()
 
@@ -165,6 +168,9 @@ def run(workdir: Path) -> None:
     from bench.search import run_search_benchmark
 
     run_search_benchmark()
+    from bench.bookings import run_bookings_benchmark
+
+    run_bookings_benchmark()
 
 
 def auth_flows(event_for: Any) -> None:

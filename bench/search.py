@@ -128,7 +128,7 @@ def seed(conn: Any, rng: random.Random, today: date) -> dict[str, Any]:
     owners = [_id(rng) for _ in range(BOOKING_OWNERS)]
     walkers = [(_id(rng), _weekly(rng)) for _ in range(WALKERS)]
     dogs: dict[str, list[tuple[str, str]]] = {}
-    counts = {"walkers": WALKERS, "windows": 0, "time_off": 0, "bookings": BOOKINGS}
+    counts = {"walkers": WALKERS, "windows": 0, "time_off": 0, "bookings": BOOKINGS, "overlaps_requested": 0}
     started = time.perf_counter()
     with conn.transaction(), conn.cursor() as cursor:
         with cursor.copy("COPY users (id, email, role, name, password_hash, suspended_at) FROM STDIN") as copy:
@@ -164,10 +164,21 @@ def seed(conn: Any, rng: random.Random, today: date) -> dict[str, Any]:
                 for number, (dog, size) in enumerate(dogs[owner]):
                     copy.write_row((dog, owner, f"Dog {number}", size, True))
         first_day = today + timedelta(days=1)
+        accepted: dict[str, list[tuple[datetime, datetime]]] = {}
         with cursor.copy("COPY bookings (id, owner_id, walker_id, start_ts, end_ts, status) FROM STDIN") as copy:
             for _ in range(BOOKINGS):
                 walker, weekly = walkers[rng.randrange(WALKERS)]
-                copy.write_row(_booking_row(rng, walker, weekly, rng.choice(owners), first_day))
+                row = _booking_row(rng, walker, weekly, rng.choice(owners), first_day)
+                if row[5] == "accepted":
+                    # the exclusion constraint refuses overlapping accepted walks of one walker: such a
+                    # walk stays requested, which search treats alike (busy), and the draws are unchanged
+                    taken = accepted.setdefault(walker, [])
+                    if any(start < row[4] and row[3] < end for start, end in taken):
+                        row = (*row[:5], "requested")
+                        counts["overlaps_requested"] += 1
+                    else:
+                        taken.append((row[3], row[4]))
+                copy.write_row(row)
     copied = time.perf_counter() - started
     conn.execute("VACUUM (ANALYZE)")  # statistics, and the visibility map autovacuum would have set by now
     return {"counts": counts, "dogs": dogs, "copy_s": copied, "vacuum_s": time.perf_counter() - started - copied}
@@ -355,7 +366,8 @@ def run_search_benchmark() -> None:
     counts = seeded["counts"]
     print(f"  seeded in {seeded['copy_s'] + seeded['vacuum_s']:.1f} s (generate + COPY {seeded['copy_s']:.1f} s,"
           f" VACUUM ANALYZE {seeded['vacuum_s']:.1f} s): {counts['walkers']:,} walkers,"
-          f" {counts['windows']:,} weekly windows, {counts['time_off']:,} time off, {counts['bookings']:,} bookings,"
+          f" {counts['windows']:,} weekly windows, {counts['time_off']:,} time off, {counts['bookings']:,} bookings"
+          f" ({counts['overlaps_requested']:,} drawn accepted over another accepted walk kept as requested),"
           f" {BOOKING_OWNERS} owners, {sum(map(len, seeded['dogs'].values()))} dogs of the {SEARCH_OWNERS}"
           " searching owners")  # fmt: skip
     timed = _run_searches(searches(rng, today, seeded["dogs"], WARM_UP + SEARCHES))

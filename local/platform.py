@@ -80,7 +80,8 @@ class Platform:
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self.where["AWS APIs (moto)"] = os.environ["AWS_ENDPOINT_URL"]
         if "DOGWALK_STRIPE_API_BASE" not in os.environ:
-            stripe = LocalStripe(self.ports.stripe, self.data_dir / "localstripe.pickle")
+            webhook = (f"http://127.0.0.1:{self.ports.http}/v1/payments/webhook", LOCAL_WEBHOOK_SECRET)
+            stripe = LocalStripe(self.ports.stripe, self.data_dir / "localstripe.pickle", webhook)
             os.environ["DOGWALK_STRIPE_API_BASE"] = stripe.start()
             self.started.append(stripe)
         self.where["Payments (localstripe)"] = os.environ["DOGWALK_STRIPE_API_BASE"]
@@ -181,12 +182,15 @@ def _put_signing_keys(value: str) -> None:
     aws.client("secretsmanager").create_secret(Name=settings().signing_key_secret_id, SecretString=value)
 
 
+LOCAL_WEBHOOK_SECRET = "whsec_local"  # noqa: S105  # nosec B105 - localstripe's, signs only local events
+
+
 def _put_local_payments_secret() -> None:
     """localstripe takes any key; the webhook secret signs the local gateway's test events."""
     from dogwalk import aws
     from dogwalk.config import settings
 
-    value = json.dumps({"api_key": "sk_test_local", "webhook_secret": "whsec_local"})  # nosec B105
+    value = json.dumps({"api_key": "sk_test_local", "webhook_secret": LOCAL_WEBHOOK_SECRET})
     aws.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=value)
 
 

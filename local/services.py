@@ -225,9 +225,10 @@ class LocalStripe:
     """localstripe (a fake but stateful Stripe server from PyPI) on 127.0.0.1:`port`, through
     `local.localstripe_server`; its state in `state_file`, or in memory when None."""
 
-    def __init__(self, port: int, state_file: Path | None = None):
+    def __init__(self, port: int, state_file: Path | None = None, webhook: tuple[str, str] | None = None):
         self.port = port
         self.state_file = state_file
+        self.webhook = webhook  # (url, signing secret): where it sends payment events
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Any = None
 
@@ -242,10 +243,14 @@ class LocalStripe:
         command = [sys.executable, "-m", "local.localstripe_server", "--port", str(self.port)]
         if self.state_file is not None:
             command += ["--state", str(self.state_file)]
+        environment = dict(os.environ)
+        if self.webhook is not None:
+            command += ["--webhook", self.webhook[0]]
+            environment["LOCALSTRIPE_WEBHOOK_SECRET"] = self.webhook[1]
         self.log = log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         repository = Path(__file__).resolve().parent.parent
         self.process = subprocess.Popen(  # noqa: S603  # nosec B603 - our own module
-            command, stdout=log, stderr=subprocess.STDOUT, cwd=repository
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=repository, env=environment
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -144,3 +144,25 @@ def test_the_platform_saves_a_card_through_its_own_localstripe(platform: Running
 
     assert answer.status == 201, answer.body
     assert (answer.json()["brand"], answer.json()["last4"]) == ("visa", "4242")
+
+
+def test_localstripe_events_reach_the_webhook_signed_and_verified(platform: RunningPlatform) -> None:
+    import stripe
+
+    client = stripe.StripeClient(
+        "sk_test_e2e", base_addresses={"api": f"http://127.0.0.1:{platform.env['DOGWALK_STRIPE_PORT']}"}
+    )
+    intent = client.v1.payment_intents.create(
+        params={"amount": 500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+    )
+    assert intent.status == "succeeded"
+
+    def recorded() -> bool:
+        with psycopg.connect(platform.database_url, autocommit=True) as conn:
+            return (
+                conn.execute("SELECT 1 FROM webhook_events WHERE type = 'payment_intent.succeeded'").fetchone()
+                is not None
+            )
+
+    # localstripe sends its events a second after the change, signed with the local webhook secret
+    wait_until(recorded, 30, "the payment_intent.succeeded event in webhook_events")

@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from dogwalk import db, dogs, ledger, outbox, payments, pricing, walkers
 from dogwalk.errors import Conflict, InvalidState, NotFound, Unavailable, ValidationFailed, require_id
+from dogwalk.pagination import Page, decode_cursor, identifier, instant, page
 
 ALLOWED: dict[str, frozenset[str]] = {
     "requested": frozenset({"accepted", "declined", "expired", "cancelled"}),
@@ -209,6 +210,47 @@ def get(booking_id: str, caller_id: str, caller_role: str) -> dict[str, Any]:
     return row
 
 
+def list_for(
+    caller_id: str,
+    caller_role: str,
+    *,
+    status: str | None,
+    start_from: datetime | None,
+    start_to: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """The caller's bookings (as owner or as walker) by start time, optionally of one status and
+    starting within [start_from, start_to)."""
+    party = "b.owner_id" if caller_role == "owner" else "b.walker_id"
+    after = decode_cursor(cursor, instant, identifier)
+    start, start_id = (after[0], after[1]) if after else (None, None)
+    with db.transaction() as conn:
+        found = conn.execute(
+            _BOOKING  # nosec B608 - `party` is one of two column names
+            + f" WHERE {party} = %s AND (%s::text IS NULL OR b.status = %s)"
+            "   AND (%s::timestamptz IS NULL OR b.start_ts >= %s) AND (%s::timestamptz IS NULL OR b.start_ts < %s)"
+            "   AND (%s::timestamptz IS NULL OR (b.start_ts, b.id) > (%s::timestamptz, %s::uuid))"
+            " GROUP BY b.id ORDER BY b.start_ts, b.id LIMIT %s",
+            (caller_id, status, status, start_from, start_from, start_to, start_to, start, start, start_id, limit + 1),
+        ).fetchall()
+    return page(found, limit, lambda row: [row["start"].isoformat(), row["id"]])
+
+
+def payment_of(booking_id: str, caller_id: str, caller_role: str) -> dict[str, Any]:
+    """Where the booking's money stands, for its owner, its walker or an admin."""
+    require_id(booking_id, "booking")
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT payment_status AS status, authorized_cents, captured_cents, refunded_cents, tip_cents, currency"
+            "  FROM bookings WHERE id = %s AND (%s OR %s IN (owner_id, walker_id))",
+            (booking_id, caller_role == "admin", caller_id),
+        ).fetchone()
+    if row is None:
+        raise NotFound("No such booking.")
+    return row
+
+
 FINAL_WITHOUT_CHARGE = ("declined", "expired", "cancelled")
 
 
@@ -240,7 +282,10 @@ def release_hold(booking_id: str) -> bool:
     except Unavailable:
         return False  # the sweep releases it later
     with db.transaction() as conn:
-        conn.execute("UPDATE bookings SET payment_status = 'voided' WHERE id = %s", (booking_id,))
+        conn.execute(  # all of the hold went back: authorized = captured + refunded, as after a cancellation
+            "UPDATE bookings SET payment_status = 'voided', refunded_cents = authorized_cents WHERE id = %s",
+            (booking_id,),
+        )
     return True
 
 
@@ -308,36 +353,50 @@ def start_walk(booking_id: str, walker_id: str, *, now: datetime | None = None) 
 
 def complete_walk(booking_id: str, walker_id: str) -> dict[str, Any]:
     """The walk ends: the held price is captured, the ledger posts the walker's share and the
-    platform's fee, and the walk's summary is frozen. Safe to retry after any failure: the
-    capture is found rather than repeated, the ledger posts once per booking."""
+    platform's fee, and the walk's summary is frozen. The booking stays locked while the gateway
+    captures. Safe to retry after any failure: the capture is found rather than repeated, the
+    ledger posts once per booking; and the gateway's `payment_intent.succeeded` finishes a
+    completion whose commit was lost (see `webhooks`)."""
     with db.transaction() as conn:
         booking = _own_booking(conn, booking_id, walker_id)
         if booking["status"] != "in_progress":
             raise InvalidState(f"A {booking['status']} booking cannot become completed.")
-    quoted = booking["price"]
-    captured = payments.capture(booking["payment_intent_id"], booking["authorized_cents"], booking_id)
-    fee = quoted["service_fee_cents"]
-    with db.transaction() as conn:
-        transition(conn, booking_id, "completed", actor_id=walker_id)
-        conn.execute(
-            "UPDATE bookings SET payment_status = 'captured', captured_cents = %s WHERE id = %s", (captured, booking_id)
-        )
-        conn.execute("UPDATE walks SET ended_at = now() WHERE booking_id = %s AND ended_at IS NULL", (booking_id,))
-        conn.execute(
-            "UPDATE walker_profiles SET completed_walks = completed_walks + 1 WHERE user_id = %s", (walker_id,)
-        )
-        ledger.post(
-            conn,
-            kind="capture",
-            reference=f"capture:{booking_id}",
-            description="walk completed",
-            entries=[
-                (ledger.GATEWAY_CLEARING, captured),
-                (ledger.walker_payable(walker_id), -(captured - fee)),
-                (ledger.PLATFORM_REVENUE, -fee),
-            ],
-        )
+        captured = payments.capture(booking["payment_intent_id"], booking["authorized_cents"], booking_id)
+        settle_completion(conn, booking_id, captured, actor_id=walker_id)
     return get(booking_id, walker_id, "walker")
+
+
+def settle_completion(conn: db.Connection, booking_id: str, captured: int, *, actor_id: str | None) -> None:
+    """Record a captured walk in the caller's transaction: completed, the walk ended, the
+    walker's count, and the ledger's capture (walker: the price less the fee; platform: the fee).
+    `actor_id` None: the platform, reconciling from the gateway's event."""
+    booking = transition(conn, booking_id, "completed", actor_id=actor_id)
+    fee = _share_of_fee(conn, booking_id, captured)
+    conn.execute(
+        "UPDATE bookings SET payment_status = 'captured', captured_cents = %s WHERE id = %s", (captured, booking_id)
+    )
+    conn.execute("UPDATE walks SET ended_at = now() WHERE booking_id = %s AND ended_at IS NULL", (booking_id,))
+    conn.execute(
+        "UPDATE walker_profiles SET completed_walks = completed_walks + 1 WHERE user_id = %s", (booking["walker_id"],)
+    )
+    ledger.post(
+        conn,
+        kind="capture",
+        reference=f"capture:{booking_id}",
+        description="walk completed",
+        entries=[
+            (ledger.GATEWAY_CLEARING, captured),
+            (ledger.walker_payable(booking["walker_id"]), -(captured - fee)),
+            (ledger.PLATFORM_REVENUE, -fee),
+        ],
+    )
+
+
+def _share_of_fee(conn: db.Connection, booking_id: str, charged: int) -> int:
+    """The platform's part of `charged`: the service fee in the proportion of the price charged."""
+    row = conn.execute("SELECT price, authorized_cents FROM bookings WHERE id = %s", (booking_id,)).fetchone()
+    total, fee = (row["authorized_cents"], row["price"]["service_fee_cents"]) if row else (0, 0)
+    return fee if charged >= total else round(charged * fee / total) if total else 0
 
 
 FULL_REFUND_BEFORE = timedelta(hours=24)
@@ -359,47 +418,60 @@ def cancellation_charge(total_cents: int, *, status: str, by_owner: bool, start:
 
 def cancel(booking_id: str, caller_id: str, reason: str | None, *, now: datetime | None = None) -> dict[str, Any]:
     """Cancel a requested or accepted booking by its owner or walker: the hold is released, or
-    the policy's share of it captured (the rest released) and posted to the ledger."""
+    the policy's share of it captured (the rest released) and posted to the ledger.
+
+    The booking stays locked while the gateway is called, so that a walk cannot start (nor a
+    second cancellation run) between the charge and its record."""
     moment = now or datetime.now(UTC)
     require_id(booking_id, "booking")
     with db.transaction() as conn:
         booking = conn.execute(
-            "SELECT id::text, owner_id::text, walker_id::text, status, start_ts, price, payment_intent_id,"
-            " authorized_cents FROM bookings WHERE id = %s AND %s IN (owner_id, walker_id)",
+            "SELECT id::text, owner_id::text, status, start_ts, payment_intent_id, authorized_cents"
+            " FROM bookings WHERE id = %s AND %s IN (owner_id, walker_id) FOR UPDATE",
             (booking_id, caller_id),
         ).fetchone()
-    if booking is None:
-        raise NotFound("No such booking.")
-    if "cancelled" not in ALLOWED.get(booking["status"], frozenset()):
-        raise InvalidState(f"A {booking['status']} booking cannot be cancelled.")
-    total = booking["authorized_cents"]
-    by_owner = caller_id == booking["owner_id"]
-    charge = cancellation_charge(total, status=booking["status"], by_owner=by_owner, start=booking["start_ts"],
-                                 now=moment)  # fmt: skip
-    if charge:
-        payments.capture(booking["payment_intent_id"], charge, booking_id)
-    else:
-        payments.void(booking["payment_intent_id"], booking_id)
-    fee = round(charge * booking["price"]["service_fee_cents"] / total) if total else 0
-    with db.transaction() as conn:
-        transition(conn, booking_id, "cancelled", actor_id=caller_id, reason=reason)
-        conn.execute(
-            "UPDATE bookings SET payment_status = %s, captured_cents = %s, refunded_cents = %s WHERE id = %s",
-            ("captured" if charge else "voided", charge, total - charge, booking_id),
-        )
+        if booking is None:
+            raise NotFound("No such booking.")
+        if "cancelled" not in ALLOWED.get(booking["status"], frozenset()):
+            raise InvalidState(f"A {booking['status']} booking cannot be cancelled.")
+        total = booking["authorized_cents"]
+        by_owner = caller_id == booking["owner_id"]
+        charge = cancellation_charge(total, status=booking["status"], by_owner=by_owner, start=booking["start_ts"],
+                                     now=moment)  # fmt: skip
         if charge:
-            ledger.post(
-                conn,
-                kind="capture",
-                reference=f"cancellation:{booking_id}",
-                description="cancellation charge",
-                entries=[
-                    (ledger.GATEWAY_CLEARING, charge),
-                    (ledger.walker_payable(booking["walker_id"]), -(charge - fee)),
-                    (ledger.PLATFORM_REVENUE, -fee),
-                ],
-            )
+            charge = payments.capture(booking["payment_intent_id"], charge, booking_id)
+        else:
+            payments.void(booking["payment_intent_id"], booking_id)
+        settle_cancellation(conn, booking_id, charge, actor_id=caller_id, reason=reason)
     return {**get(booking_id, caller_id, "owner"), "refund_cents": total - charge}
+
+
+def settle_cancellation(
+    conn: db.Connection, booking_id: str, charge: int, *, actor_id: str | None, reason: str | None
+) -> None:
+    """Record a cancellation in the caller's transaction: what was charged (posted to the ledger,
+    split as the price is) and what went back to the owner."""
+    booking = transition(conn, booking_id, "cancelled", actor_id=actor_id, reason=reason)
+    row = conn.execute("SELECT authorized_cents FROM bookings WHERE id = %s", (booking_id,)).fetchone()
+    total = row["authorized_cents"] if row else 0
+    status = "voided" if not charge else "captured" if charge >= total else "partially_refunded"
+    conn.execute(
+        "UPDATE bookings SET payment_status = %s, captured_cents = %s, refunded_cents = %s WHERE id = %s",
+        (status, charge, max(total - charge, 0), booking_id),
+    )
+    if charge:
+        fee = _share_of_fee(conn, booking_id, charge)
+        ledger.post(
+            conn,
+            kind="capture",
+            reference=f"cancellation:{booking_id}",
+            description="cancellation charge",
+            entries=[
+                (ledger.GATEWAY_CLEARING, charge),
+                (ledger.walker_payable(booking["walker_id"]), -(charge - fee)),
+                (ledger.PLATFORM_REVENUE, -fee),
+            ],
+        )
 
 
 def review(booking_id: str, owner_id: str, rating: int, comment: str | None) -> dict[str, Any]:

@@ -18,10 +18,6 @@ def walker_payable(walker_id: str) -> str:
     return f"walker:{walker_id}:payable"
 
 
-def walker_paid_out(walker_id: str) -> str:
-    return f"walker:{walker_id}:paid_out"
-
-
 _KINDS = {
     PLATFORM_REVENUE: "revenue",
     GATEWAY_CLEARING: "asset",
@@ -34,8 +30,6 @@ def _kind_of(account: str) -> str:
         return _KINDS[account]
     if account.startswith("walker:") and account.endswith(":payable"):
         return "liability"
-    if account.startswith("walker:") and account.endswith(":paid_out"):
-        return "expense"
     raise ValueError(f"unknown ledger account {account!r}")
 
 

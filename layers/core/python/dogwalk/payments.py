@@ -7,6 +7,7 @@ an idempotency key derived from our own operation, so a retried Lambda never doe
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from functools import cache
 from typing import Any
@@ -18,13 +19,18 @@ from dogwalk.pagination import Page, oldest_first
 
 
 @cache
+def _credentials() -> dict[str, str]:
+    """The API key and the webhook signing secret, from Secrets Manager (once per container)."""
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings().payments_secret_id)
+    return dict(json.loads(secret["SecretString"]))
+
+
+@cache
 def _client() -> Any:
     import stripe
 
-    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings().payments_secret_id)
-    credentials = json.loads(secret["SecretString"])
     base = {"api": settings().stripe_api_base} if settings().stripe_api_base else None
-    return stripe.StripeClient(credentials["api_key"], base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
+    return stripe.StripeClient(_credentials()["api_key"], base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
 
 
 def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
@@ -36,6 +42,8 @@ def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
         return operation(*args, **kwargs)
     except stripe.CardError as exc:
         raise PaymentDeclined(exc.user_message or "The card was declined.") from exc
+    except stripe.IdempotencyError as exc:  # the same operation is running at the gateway right now
+        raise Conflict("This payment is being processed; retry in a moment.", code="payment_in_progress") from exc
     except stripe.InvalidRequestError as exc:
         raise ValidationFailed(
             "The payment gateway did not accept this.", errors=[{"loc": ["body"], "msg": exc.user_message or "invalid"}]
@@ -149,3 +157,53 @@ def capture(intent_id: str, amount_cents: int, booking_id: str) -> int:
         options={"idempotency_key": f"capture:{booking_id}"},
     )
     return amount_cents
+
+
+def charge(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, *, key: str,
+           metadata: dict[str, str]) -> str:  # fmt: skip
+    """Charge the card at once (off session: the owner is not there to authenticate); the
+    PaymentIntent's id. `key` is the gateway idempotency key: the same key charges once."""
+    intent = _call(
+        _client().v1.payment_intents.create,
+        params={
+            "amount": amount_cents,
+            "currency": currency.lower(),
+            "customer": customer_of(owner_id),
+            "payment_method": gateway_method_id,
+            "confirm": True,
+            "off_session": True,
+            "metadata": metadata,
+        },
+        options={"idempotency_key": key},
+    )
+    if intent.status != "succeeded":
+        raise PaymentDeclined("The card could not be charged.")
+    return str(intent.id)
+
+
+SIGNATURE_TOLERANCE_S = 300
+
+
+def verified_event(payload: str, signature: str) -> dict[str, Any]:
+    """The gateway's event, if `signature` (the `Stripe-Signature` header) is the HMAC-SHA256 of
+    `timestamp.payload` under our webhook secret, made within the last 5 minutes; the SDK's
+    verification compares in constant time. Anything else: 400."""
+    import stripe
+
+    from dogwalk.errors import BadRequest
+
+    secret = _credentials().get("webhook_secret") or ""
+    if not secret:
+        raise Unavailable("The webhook secret is not configured.")
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature, secret, SIGNATURE_TOLERANCE_S)
+        # the SDK refuses only the past; a signature from the future is as suspect
+        signed_at = int(next(part[2:] for part in signature.split(",") if part.startswith("t=")))
+        if signed_at > time.time() + SIGNATURE_TOLERANCE_S:
+            raise ValueError("signed in the future")
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError, StopIteration):
+        raise BadRequest("The signature does not verify.", code="invalid_signature") from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise BadRequest("Not a gateway event.", code="invalid_event")
+    return event

@@ -354,6 +354,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=_DATA,
     ),
     Endpoint(
+        name="list_bookings",
+        method="GET",
+        path="/v1/bookings",
+        roles=OWNER | WALKER,
+        summary="Your bookings (as owner or as walker) by start time",
+        tag="Bookings",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="get_booking_payment",
+        method="GET",
+        path="/v1/bookings/{booking_id}/payment",
+        roles=ANY_USER,
+        summary="Where a booking's money stands: held, captured, refunded, tipped",
+        tag="Payments",
+        uses=_DATA,
+    ),
+    Endpoint(
         name="accept_booking",
         method="POST",
         path="/v1/bookings/{booking_id}/accept",
@@ -413,6 +431,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=_DATA,
     ),
     Endpoint(
+        name="tip_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/tip",
+        status_code=201,
+        roles=OWNER,
+        summary="Tip the walker of a completed walk, once; charged at once, all to the walker",
+        tag="Bookings",
+        idempotent=True,
+        timeout_s=30,
+        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+    ),
+    Endpoint(
         name="create_payment_method",
         method="POST",
         path="/v1/payments/methods",
@@ -430,6 +460,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=OWNER,
         summary="Your saved payment methods",
         tag="Payments",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="receive_payment_webhook",
+        method="POST",
+        path="/v1/payments/webhook",
+        summary="The payment gateway's signed events; each applied once",
+        tag="Payments",
+        uses=frozenset({DATABASE, PAYMENTS}),
+    ),
+    Endpoint(
+        name="get_earnings",
+        method="GET",
+        path="/v1/walkers/me/earnings",
+        roles=WALKER,
+        summary="Your earnings: pending, available, paid out, and the payouts",
+        tag="Walkers",
         uses=_DATA,
     ),
     Endpoint(
@@ -464,6 +511,8 @@ MIGRATOR = Function(
 SCHEDULES: tuple[Schedule, ...] = (
     # requests not accepted by their start expire; holds of walks that ended uncharged are released
     Schedule(name="expire_bookings", every_s=300, timeout_s=120, uses=frozenset({DATABASE, PAYMENTS})),
+    # each walker's available balance (earned more than 48 h ago), once a week
+    Schedule(name="pay_out_walkers", every_s=7 * 24 * 3600, timeout_s=300, uses=frozenset({DATABASE})),
     # a new signing key every 30 days; the previous one keeps verifying until its tokens expire
     Schedule(
         name="rotate_signing_keys",
