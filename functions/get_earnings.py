@@ -1,9 +1,7 @@
 """GET /v1/walkers/me/earnings: what the walker is owed (pending for 48 hours, then available),
-has been paid out, and the latest payouts; read from the ledger."""
+has been paid out, and the latest payouts; read from the ledger. No input: TypedDicts, no pydantic."""
 
-from datetime import datetime
-
-from pydantic import BaseModel
+from typing_extensions import TypedDict  # pydantic documents it on Python 3.11
 
 from dogwalk import payouts
 from dogwalk.api import Endpoint
@@ -11,16 +9,16 @@ from dogwalk.api import Endpoint
 endpoint = Endpoint("get_earnings")
 
 
-class Payout(BaseModel):
+class Payout(TypedDict):
     id: str
     period: str
     amount_cents: int
     currency: str
     status: str
-    created_at: datetime
+    created_at: str  # RFC 3339
 
 
-class Earnings(BaseModel):
+class Earnings(TypedDict):
     pending_cents: int
     available_cents: int
     paid_out_cents: int
@@ -30,7 +28,19 @@ class Earnings(BaseModel):
 
 @endpoint.handle
 def get_earnings() -> Earnings:
-    return Earnings.model_validate(payouts.earnings(endpoint.principal.user_id))
+    found = payouts.earnings(endpoint.principal.user_id)
+    made = [
+        Payout(id=row["id"], period=row["period"], amount_cents=row["amount_cents"], currency=row["currency"],
+               status=row["status"], created_at=row["created_at"].isoformat())
+        for row in found["payouts"]
+    ]  # fmt: skip
+    return Earnings(
+        pending_cents=found["pending_cents"],
+        available_cents=found["available_cents"],
+        paid_out_cents=found["paid_out_cents"],
+        currency=found["currency"],
+        payouts=made,
+    )
 
 
 lambda_handler = endpoint.lambda_handler
