@@ -1,0 +1,439 @@
+"""The ledger after a seeded random run of 200 money operations through the real domain, on real
+PostgreSQL and localstripe: requests, answers, cancellations by either side at every distance from
+the start, walks started and completed, tips, refunds made at the gateway and their webhooks,
+replayed events, retried completions, the expiry sweep and weekly payouts. The amounts posted come
+from the code under test; the invariants are then checked with plain SQL on the tables (and
+against localstripe), not through the code that wrote them.
+
+The sequence of operations depends only on the seed (`DOGWALK_MONEY_SEED` overrides it); prices
+also depend on the day the test runs (weekend surge), so a failure names the seed and the step."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dogwalk import bookings, payouts
+from tests.conftest import Dependencies
+from tests.integration.bookings.conftest import EVERY_DAY, NEW_YORK, database_url, gateway, walk
+from tests.integration.bookings.test_webhooks import deliver, event
+from tests.integration.conftest import Api, assert_problem
+from tests.integration.marketplace.conftest import Caller, create_dog, make_walker, new_caller, rows, run_sql
+
+SEED = int(os.environ.get("DOGWALK_MONEY_SEED", "20240611"))
+STEPS = 200
+
+CLEARING, REVENUE, REFUNDS = "gateway:clearing", "platform:revenue", "platform:refunds"
+OPERATIONS = {  # kind: weight (among the kinds that apply at that step)
+    "request": 20,
+    "accept": 14,
+    "decline": 4,
+    "cancel_by_owner": 9,
+    "cancel_by_walker": 4,
+    "start_and_complete": 12,
+    "tip": 7,
+    "refund_at_gateway": 6,
+    "replayed_webhook": 5,
+    "retried_completion": 4,
+    "expiry_sweep": 3,
+    "payout_run": 3,
+}
+SETTLED = ("cancelled", "declined", "expired", "completed")
+
+
+def payable(walker_id: str) -> str:
+    return f"walker:{walker_id}:payable"
+
+
+def platform_share(charged: int, total: int, fee: int) -> int:
+    """The platform's part of `charged` (as `bookings._share_of_fee` specifies it)."""
+    if charged >= total:
+        return fee
+    return round(charged * fee / total) if total else 0
+
+
+@dataclass
+class Booking:
+    """What the test expects of one booking."""
+
+    id: str
+    owner: Caller
+    walker: Caller
+    start: datetime
+    total: int
+    fee: int
+    status: str = "requested"
+    captured: int = 0
+    refunded_at_gateway: int = 0
+    tip: int = 0
+    tip_refunded: int = 0
+
+
+@dataclass
+class Run:
+    api: Api
+    rng: random.Random
+    owners: list[Caller]
+    walkers: list[Caller]
+    cards: dict[str, str]
+    dogs: dict[str, list[str]]
+    slots: list[tuple[int, int, int]]
+    booked: list[Booking] = field(default_factory=list)
+    owed: Counter[str] = field(default_factory=Counter)  # walker id → what the test expects them to be owed
+    delivered: list[str] = field(default_factory=list)  # webhook payloads, for replays
+    refunds_made: int = 0
+    refund_postings: int = 0
+    payout_weeks: int = 0
+    done: Counter[str] = field(default_factory=Counter)
+    cases: Counter[str] = field(default_factory=Counter)  # the variants within the kinds
+    distances: list[int] = field(default_factory=list)  # hours before the start an owner cancels at
+
+    # --- the operations ---------------------------------------------------------------------------
+
+    def eligible(self) -> dict[str, list[Any]]:
+        def having(*statuses: str) -> list[Booking]:
+            return [b for b in self.booked if b.status in statuses]
+
+        return {
+            "request": [None] if self.slots else [],
+            "accept": having("requested"),
+            "decline": having("requested"),
+            "cancel_by_owner": having("requested", "accepted"),
+            "cancel_by_walker": having("requested", "accepted"),
+            "start_and_complete": having("accepted"),
+            "tip": [b for b in having("completed") if not b.tip],
+            "refund_at_gateway": [
+                (b, "walk" if b.status == "completed" else "cancellation")
+                for b in self.booked
+                if b.captured > b.refunded_at_gateway
+            ]
+            + [(b, "tip") for b in self.booked if b.tip > b.tip_refunded],
+            "replayed_webhook": [None] if self.delivered or having("completed") else [],
+            "retried_completion": having("completed"),
+            "expiry_sweep": sorted(having("requested"), key=lambda b: b.start)[:2],
+            "payout_run": [None] if any(self.owed.values()) else [],
+        }
+
+    def step(self) -> tuple[str, Any]:
+        candidates = {kind: found for kind, found in self.eligible().items() if found}
+        kinds = sorted(candidates)
+        kind = self.rng.choices(kinds, weights=[OPERATIONS[k] for k in kinds])[0]
+        subject = self.rng.choice(candidates[kind])
+        if kind == "cancel_by_owner":  # mostly where the policy bites
+            accepted = [b for b in candidates[kind] if b.status == "accepted"]
+            if accepted and self.rng.random() < 0.75:
+                subject = self.rng.choice(accepted)
+        if kind == "refund_at_gateway":  # a walk's charge, a cancellation's or a tip, alike
+            of = self.rng.choice(sorted({what for _, what in candidates[kind]}))
+            subject = self.rng.choice([pair for pair in candidates[kind] if pair[1] == of])
+        getattr(self, kind)(subject)
+        self.done[kind] += 1
+        return kind, subject
+
+    def request(self, _: None) -> None:
+        day, hour, minute = self.slots.pop(self.rng.randrange(len(self.slots)))
+        owner, walker = self.rng.choice(self.owners), self.rng.choice(self.walkers)
+        date = (datetime.now(NEW_YORK) + timedelta(days=day)).date()
+        start = datetime(date.year, date.month, date.day, hour, minute, tzinfo=NEW_YORK)
+        dogs = self.rng.sample(self.dogs[owner.id], self.rng.choice([1, 1, 2]))
+        body = {**walk(walker, dogs, start, duration_min=self.rng.choice([30, 45, 60, 90])),
+                "payment_method_id": self.cards[owner.id]}  # fmt: skip
+        answer = self.api.post("/v1/bookings", json_body=body, token=owner.token)
+        assert answer.status == 201, answer.body
+        made = answer.json()
+        price = made["price"]
+        self.booked.append(Booking(made["id"], owner, walker, datetime.fromisoformat(made["start"]),
+                                   price["total_cents"], price["service_fee_cents"]))  # fmt: skip
+
+    def accept(self, booking: Booking) -> None:
+        answer = self.api.post(f"/v1/bookings/{booking.id}/accept", token=booking.walker.token)
+        assert answer.status == 200 and answer.json()["status"] == "accepted", answer.body
+        booking.status = "accepted"
+
+    def decline(self, booking: Booking) -> None:
+        answer = self.api.post(f"/v1/bookings/{booking.id}/decline", json_body={}, token=booking.walker.token)
+        assert answer.status == 200 and answer.json()["status"] == "declined", answer.body
+        booking.status = "declined"
+
+    def cancel_by_owner(self, booking: Booking) -> None:
+        if booking.status == "accepted":  # free, half, all: in turns, in random order
+            if not self.distances:
+                self.distances = self.rng.sample([30, 10, 1], 3)
+            hours = self.distances.pop()
+        else:
+            hours = self.rng.choice([30, 10, 1])
+        cancelled = bookings.cancel(booking.id, booking.owner.id, None, now=booking.start - timedelta(hours=hours))
+        charge = 0
+        if booking.status == "accepted":
+            charge = 0 if hours >= 24 else (booking.total + 1) // 2 if hours >= 2 else booking.total
+        assert (cancelled["status"], cancelled["refund_cents"]) == ("cancelled", booking.total - charge)
+        self.cases[f"owner cancels {booking.status} {hours} h ahead"] += 1
+        self.charged(booking, charge, "cancelled")
+
+    def cancel_by_walker(self, booking: Booking) -> None:
+        answer = self.api.post(f"/v1/bookings/{booking.id}/cancel", json_body={"reason": "sick"},
+                               token=booking.walker.token)  # fmt: skip
+        assert answer.status == 200, answer.body
+        assert (answer.json()["status"], answer.json()["refund_cents"]) == ("cancelled", booking.total)
+        booking.status = "cancelled"
+
+    def start_and_complete(self, booking: Booking) -> None:
+        # the walk is near: move it (creation refuses times outside the walker's hours)
+        run_sql(database_url(), "UPDATE bookings SET start_ts = now() + interval '5 minutes',"
+                " end_ts = now() + interval '65 minutes' WHERE id = %s", booking.id)  # fmt: skip
+        started = self.api.post(f"/v1/bookings/{booking.id}/start", token=booking.walker.token)
+        assert started.status == 200 and started.json()["status"] == "in_progress", started.body
+        completed = self.api.post(f"/v1/bookings/{booking.id}/complete", token=booking.walker.token)
+        assert completed.status == 200 and completed.json()["status"] == "completed", completed.body
+        self.charged(booking, booking.total, "completed")
+
+    def charged(self, booking: Booking, amount: int, status: str) -> None:
+        booking.status, booking.captured = status, amount
+        self.owed[booking.walker.id] += amount - platform_share(amount, booking.total, booking.fee)
+
+    def tip(self, booking: Booking) -> None:
+        amount = self.rng.randint(100, 5000)
+        answer = self.api.post(f"/v1/bookings/{booking.id}/tip", json_body={"amount_cents": amount},
+                               token=booking.owner.token)  # fmt: skip
+        assert answer.status == 201 and answer.json()["amount_cents"] == amount, answer.body
+        booking.tip = amount
+        self.owed[booking.walker.id] += amount
+
+    def refund_at_gateway(self, subject: tuple[Booking, str]) -> None:
+        """Support refunds part of a booking's charge or of its tip at the gateway, once or twice
+        before the gateway's `charge.refunded` events arrive, in any order; each records what is new."""
+        booking, of = subject
+        if of == "tip":
+            left, intent = booking.tip - booking.tip_refunded, tip_intent_of(booking.id)
+        else:
+            left, intent = booking.captured - booking.refunded_at_gateway, intent_of(booking.id)
+        amounts = [self.part(left)]
+        if left - amounts[0] > 0 and self.rng.random() < 0.3:
+            amounts.append(self.part(left - amounts[0]))
+        snapshots = []
+        for amount in amounts:
+            gateway().v1.refunds.create(params={"payment_intent": intent, "amount": amount})
+            charge = gateway().v1.payment_intents.retrieve(intent, params={"expand": ["latest_charge"]}).latest_charge
+            snapshots.append((charge.amount_refunded, event("charge.refunded", charge)))
+        self.rng.shuffle(snapshots)
+        newest = -1
+        for refunded, payload in snapshots:
+            answer = deliver(self.api, payload)
+            outcome = "refund recorded" if refunded > newest else "already recorded"
+            assert answer.status == 200 and answer.json()["outcome"] == outcome, answer.body
+            self.refund_postings += outcome == "refund recorded"
+            newest = max(newest, refunded)
+            self.delivered.append(payload)
+        whole = "whole" if sum(amounts) == left else "part"
+        self.cases[f"refund of {whole} of a {of}" + (", twice before the events" if len(amounts) > 1 else "")] += 1
+        if of == "tip":
+            booking.tip_refunded += sum(amounts)
+        else:
+            booking.refunded_at_gateway += sum(amounts)
+        self.refunds_made += sum(amounts)
+
+    def part(self, left: int) -> int:
+        share = self.rng.random()  # one draw whatever `left` is: the sequence depends on the seed only
+        return left if share < 0.2 else 1 + int((share - 0.2) / 0.8 * left)
+
+    def replayed_webhook(self, _: None) -> None:
+        before = ledger_transactions()
+        captured = [b for b in self.booked if b.status == "completed"]
+        if self.delivered and (not captured or self.rng.random() < 0.6):  # the very same event again
+            payload, outcome = self.rng.choice(self.delivered), "duplicate"
+        else:  # a new event about a capture that is recorded already
+            booking = self.rng.choice(captured)
+            payload = event("payment_intent.succeeded", gateway().v1.payment_intents.retrieve(intent_of(booking.id)))
+            outcome = "already recorded"
+        answer = deliver(self.api, payload)
+        assert answer.status == 200 and answer.json()["outcome"] == outcome, answer.body
+        assert ledger_transactions() == before
+        self.cases[f"webhook {outcome}"] += 1
+
+    def retried_completion(self, booking: Booking) -> None:
+        before = ledger_transactions()
+        assert_problem(self.api.post(f"/v1/bookings/{booking.id}/complete", token=booking.walker.token), 409,
+                       "invalid_state")  # fmt: skip
+        assert ledger_transactions() == before
+
+    def expiry_sweep(self, booking: Booking) -> None:
+        moment = booking.start + timedelta(minutes=1)
+        due = [b for b in self.booked if b.status == "requested" and b.start <= moment]
+        assert bookings.expire_and_release(now=moment) == {"expired": len(due), "released": len(due)}
+        for each in due:
+            each.status = "expired"
+
+    def payout_run(self, _: None) -> None:
+        moment = datetime.now(UTC) + timedelta(hours=49, weeks=self.payout_weeks)
+        self.payout_weeks += 1
+        owed = {walker: cents for walker, cents in self.owed.items() if cents}
+        assert payouts.pay_out_all(now=moment) == {"walkers": len(owed), "paid_cents": sum(owed.values())}
+        self.owed.clear()
+        paid = rows(database_url(), "SELECT account_id, sum(amount_cents)::bigint AS cents FROM ledger_entries"
+                    " WHERE account_id LIKE 'walker:%%' GROUP BY account_id HAVING sum(amount_cents) <> 0")  # fmt: skip
+        assert paid == []
+
+
+# --- reading the tables --------------------------------------------------------------------------
+
+
+def intent_of(booking_id: str) -> str:
+    return str(rows(database_url(), "SELECT payment_intent_id FROM bookings WHERE id = %s", booking_id)[0][
+        "payment_intent_id"])  # fmt: skip
+
+
+def tip_intent_of(booking_id: str) -> str:
+    return str(rows(database_url(), "SELECT payment_intent_id FROM tips WHERE booking_id = %s", booking_id)[0][
+        "payment_intent_id"])  # fmt: skip
+
+
+def ledger_transactions() -> int:
+    return int(rows(database_url(), "SELECT count(*) AS n FROM ledger_transactions")[0]["n"])
+
+
+def balances() -> dict[str, int]:
+    found = rows(database_url(), "SELECT account_id, sum(amount_cents)::bigint AS cents FROM ledger_entries"
+                 " GROUP BY account_id")  # fmt: skip
+    return {row["account_id"]: int(row["cents"]) for row in found}
+
+
+BOOKINGS = """
+    SELECT id::text, walker_id::text, status, payment_status, payment_intent_id, authorized_cents, captured_cents,
+           refunded_cents, charge_refunded_cents, tip_cents,
+           (price->>'total_cents')::int AS total, (price->>'service_fee_cents')::int AS fee
+      FROM bookings
+"""
+
+
+def one(sql: str, *params: Any) -> int:
+    return int(next(iter(rows(database_url(), sql, *params)[0].values())) or 0)
+
+
+# --- the test ------------------------------------------------------------------------------------
+
+
+def test_the_ledger_balances_after_200_random_operations(api: Api, state: Dependencies, admin: Caller) -> None:
+    began = time.monotonic()
+    rng = random.Random(SEED)
+    walkers = [make_walker(api, state, admin, weekly=EVERY_DAY, price_cents_per_30min=price)
+               for price in (2000, 2345, 3111)]  # fmt: skip
+    owners = [new_caller(state, "owner") for _ in range(3)]
+    cards, dogs = {}, {}
+    for owner in owners:
+        saved = api.post("/v1/payments/methods", json_body={"gateway_token": "pm_card_visa"}, token=owner.token)
+        assert saved.status == 201, saved.body
+        cards[owner.id] = saved.json()["id"]
+        dogs[owner.id] = [create_dog(api, owner)["id"] for _ in range(2)]
+    # one walk per slot at most, whoever walks it: no request can overlap another (2 to 85 days
+    # ahead, starts 08:00-16:30 New York time, walks of at most 90 minutes within the 2-hour block)
+    slots = [(day, hour, rng.choice((0, 15, 30))) for day in range(2, 86) for hour in (8, 10, 12, 14, 16)]
+    run = Run(api, rng, owners, walkers, cards, dogs, slots)
+
+    for number in range(1, STEPS + 1):
+        try:
+            run.step()
+        except BaseException as failure:
+            failure.add_note(f"seed {SEED}, step {number}; done so far: {dict(run.done)}")
+            raise
+    ran_for = time.monotonic() - began
+    print(f"\nseed {SEED}: {STEPS} operations in {ran_for:.1f} s: {dict(sorted(run.done.items()))}")
+    print("bookings by status:", dict(Counter(b.status for b in run.booked)))
+    print("cases:", dict(sorted(run.cases.items())))
+
+    check_invariants(api, admin, run)
+    assert set(run.done) == set(OPERATIONS), f"never done: {set(OPERATIONS) - set(run.done)}"
+    for case in ("owner cancels accepted 30 h ahead", "owner cancels accepted 10 h ahead",
+                 "owner cancels accepted 1 h ahead", "owner cancels requested", "refund of part of a walk",
+                 "refund of part of a cancellation", "refund of part of a tip", "webhook duplicate",
+                 "webhook already recorded"):  # fmt: skip
+        assert any(seen.startswith(case) for seen in run.cases), f"never done: {case}"
+
+
+def check_invariants(api: Api, admin: Caller, run: Run) -> None:
+    url = database_url()
+    held = balances()
+
+    # 1. the trial balance sums to 0, and so does every transaction (of two entries or more)
+    assert sum(held.values()) == 0
+    assert rows(url, "SELECT t.id FROM ledger_transactions t LEFT JOIN ledger_entries e ON e.transaction_id = t.id"
+                " GROUP BY t.id HAVING coalesce(sum(e.amount_cents), 0) <> 0 OR count(e.id) < 2") == []  # fmt: skip
+    trial = api.get("/v1/admin/ledger/trial-balance", token=admin.token)
+    assert trial.status == 200 and trial.json()["total_cents"] == 0, trial.body
+
+    # the bookings as the tables have them, and the platform's share of each charge
+    booked = rows(url, BOOKINGS)
+    assert len(booked) == len(run.booked)
+    shares = {b["id"]: platform_share(b["captured_cents"], b["authorized_cents"], b["fee"]) for b in booked}
+    tips = rows(url, "SELECT booking_id::text, walker_id::text, amount_cents, refunded_cents FROM tips"
+                " WHERE status = 'succeeded'")  # fmt: skip
+    paid_out = rows(url, "SELECT walker_id::text, amount_cents FROM payouts")
+
+    # 2. each walker is owed their charges less the platform's share, plus their tips, less their payouts
+    for walker in run.walkers:
+        earned = sum(b["captured_cents"] - shares[b["id"]] for b in booked if b["walker_id"] == walker.id)
+        tipped = sum(t["amount_cents"] for t in tips if t["walker_id"] == walker.id)
+        paid = sum(p["amount_cents"] for p in paid_out if p["walker_id"] == walker.id)
+        assert -held.get(payable(walker.id), 0) == earned + tipped - paid, walker.id
+        assert -held.get(payable(walker.id), 0) == run.owed[walker.id], walker.id  # the test's own account
+
+    # 3. the gateway clearing account: charges and tips in, refunds and payouts out
+    captured = sum(b["captured_cents"] for b in booked)
+    refunded = sum(b["charge_refunded_cents"] for b in booked) + sum(t["refunded_cents"] for t in tips)
+    all_tips, all_payouts = sum(t["amount_cents"] for t in tips), sum(p["amount_cents"] for p in paid_out)
+    assert held.get(CLEARING, 0) == captured + all_tips - refunded - all_payouts
+
+    # 4. the platform earns its shares; its refunds account holds what was refunded at the gateway
+    assert held.get(REVENUE, 0) == -sum(shares.values())
+    assert held.get(REFUNDS, 0) == run.refunds_made == refunded
+
+    # 5. each booking: its money adds up, agrees with what the test did and with the gateway
+    expected = {b.id: b for b in run.booked}
+    for row in booked:
+        mine = expected[row["id"]]
+        assert row["authorized_cents"] == row["total"] == mine.total, row
+        assert (row["status"], row["captured_cents"], row["charge_refunded_cents"], row["tip_cents"]) == (
+            mine.status, mine.captured, mine.refunded_at_gateway, mine.tip), row  # fmt: skip
+        if row["status"] in SETTLED:
+            assert row["authorized_cents"] == (
+                row["captured_cents"] + row["refunded_cents"] - row["charge_refunded_cents"]), row  # fmt: skip
+        else:
+            assert (row["payment_status"], row["captured_cents"], row["refunded_cents"]) == ("authorized", 0, 0), row
+        intent = gateway().v1.payment_intents.retrieve(row["payment_intent_id"], params={"expand": ["latest_charge"]})
+        assert intent.amount == row["authorized_cents"], row
+        if row["status"] in ("requested", "accepted", "in_progress"):
+            assert intent.status == "requires_capture", row
+        elif row["payment_status"] == "voided":
+            assert (intent.status, row["captured_cents"]) == ("canceled", 0), row
+        else:
+            assert row["payment_status"] in ("captured", "partially_refunded", "refunded"), row
+            assert intent.status == "succeeded", row
+            # what the gateway kept of the charge is what we captured less the refunds we recorded
+            charge = intent.latest_charge
+            assert charge.amount - charge.amount_refunded == row["captured_cents"] - row["charge_refunded_cents"], row
+
+    # ... and each tip: what the test charged and refunded, what the gateway kept of it
+    assert len(tips) == sum(1 for b in run.booked if b.tip)
+    for tipped in tips:
+        mine = expected[tipped["booking_id"]]
+        assert (tipped["amount_cents"], tipped["refunded_cents"]) == (mine.tip, mine.tip_refunded), tipped
+        intent = gateway().v1.payment_intents.retrieve(tip_intent_of(mine.id), params={"expand": ["latest_charge"]})
+        assert (intent.status, intent.amount) == ("succeeded", mine.tip), tipped
+        assert intent.latest_charge.amount - intent.latest_charge.amount_refunded == mine.tip - mine.tip_refunded
+
+    # 6. every operation posted once: one charge per charged booking, one per tip, refund and payout
+    assert rows(url, "SELECT reference FROM ledger_transactions GROUP BY reference HAVING count(*) > 1") == []
+    kinds = {r["kind"]: r["n"] for r in rows(url, "SELECT kind, count(*) AS n FROM ledger_transactions GROUP BY kind")}
+    assert kinds.get("capture", 0) == sum(1 for b in booked if b["captured_cents"])
+    assert kinds.get("tip", 0) == len(tips)
+    assert kinds.get("refund", 0) == run.refund_postings
+    assert kinds.get("payout", 0) == len(paid_out)
+    for row in booked:  # the charge posted under the booking's reference is the amount captured
+        posted = one("SELECT sum(e.amount_cents) FROM ledger_entries e JOIN ledger_transactions t"
+                     " ON t.id = e.transaction_id WHERE e.account_id = %s AND t.reference IN (%s, %s)",
+                     CLEARING, f"capture:{row['id']}", f"cancellation:{row['id']}")  # fmt: skip
+        assert posted == row["captured_cents"], row
