@@ -171,6 +171,12 @@ def run(workdir: Path) -> None:
     from bench.bookings import run_bookings_benchmark
 
     run_bookings_benchmark()
+    from bench.tracking import run_tracking_benchmark
+
+    run_tracking_benchmark()
+    from bench.live import run_live_benchmark
+
+    run_live_benchmark()
 
 
 def auth_flows(event_for: Any) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -16,6 +19,9 @@ from infra.payments import PaymentsSecret
 from infra.signing_keys import SigningKeys
 from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
 
+if TYPE_CHECKING:
+    from infra.websocket import LiveUpdates
+
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -23,8 +29,8 @@ POWERTOOLS_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "dogwalk", "POWERTOOLS_METR
 
 
 def pascal_case(name: str) -> str:
-    """`get_health` → `GetHealth`, for construct ids derived from registry names."""
-    return "".join(part.capitalize() for part in name.split("_"))
+    """`get_health` → `GetHealth` (and `walk-messages` → `WalkMessages`), for construct ids from registry names."""
+    return "".join(part.capitalize() for part in re.split(r"[_-]", name))
 
 
 class FunctionFactory(Construct):
@@ -38,11 +44,13 @@ class FunctionFactory(Construct):
         deployment: Deployment,
         signing_keys: SigningKeys,
         payments: PaymentsSecret,
+        websocket: LiveUpdates | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.deployment = deployment
         self.signing_keys = signing_keys
         self.payments = payments
+        self.websocket = websocket
         self.dependencies_layer = lambda_.LayerVersion(
             self,
             "DependenciesLayer",
@@ -74,6 +82,10 @@ class FunctionFactory(Construct):
             environment[names["signing_key_secret_id"]] = self.signing_keys.secret_name
         if self.payments.used_by(declaration.uses):
             environment[names["payments_secret_id"]] = self.payments.secret_name
+        if registry.WEBSOCKET_PUSH in declaration.uses:
+            if self.websocket is None:
+                raise ValueError(f"{declaration.name} pushes to WebSocket clients but the stack has no WebSocket API")
+            environment[names["websocket_management_url"]] = self.websocket.management_url
         return environment
 
     def create(self, declaration: registry.Function) -> lambda_.Function:
@@ -103,6 +115,8 @@ class FunctionFactory(Construct):
         )
         self.signing_keys.grant(function, declaration.uses)
         self.payments.grant(function, declaration.uses)
+        if self.websocket is not None:
+            self.websocket.grant(function, declaration.uses)
         acknowledge(
             function,
             f"IAM4[Policy::{BASIC_EXECUTION_ROLE}]",

@@ -17,7 +17,9 @@ from dogwalk import registry
 from infra.functions import pascal_case
 
 DEAD_LETTER_RETENTION = Duration.days(14)
-BATCHING_WINDOW = Duration.seconds(1)
+# how long SQS may wait to fill a batch of more than 10 messages: fuller batches, at most this much
+# more latency on the live view (walk positions are pushed by the ingest)
+BATCHING_WINDOW = Duration.seconds(2)
 
 
 class Queues(Construct):
@@ -51,11 +53,14 @@ class Queues(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
+        batching_window = BATCHING_WINDOW if consumer.batch_size > 10 else None
+        waited_s = int(batching_window.to_seconds()) if batching_window else 0
         queue = sqs.Queue(
             self,
             construct_id,
-            # AWS's advice: at least six times the function timeout, so retries do not overlap
-            visibility_timeout=Duration.seconds(max(30, 6 * consumer.timeout_s)),
+            # AWS's advice: at least six times the function timeout plus the batching window,
+            # so that a message is not handed out again while a batch holding it still runs
+            visibility_timeout=Duration.seconds(max(30, 6 * consumer.timeout_s + waited_s)),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=consumer.max_receive_count),
@@ -65,7 +70,7 @@ class Queues(Construct):
                 queue,
                 batch_size=consumer.batch_size,
                 # SQS hands over more than 10 messages at once only when allowed to wait for them
-                max_batching_window=BATCHING_WINDOW if consumer.batch_size > 10 else None,
+                max_batching_window=batching_window,
                 report_batch_item_failures=True,
             )
         )
@@ -76,10 +81,14 @@ class Queues(Construct):
         if rule.queue not in self.queues:
             raise ValueError(f"topic rule {rule.name}: no queue consumer declares queue {rule.queue!r}")
         queue, dead_letters = self.queues[rule.queue], self.dead_letter_queues[rule.queue]
-        construct_id = pascal_case(rule.name)
+        # a rule may share its name with its queue (walk_messages, walk-messages)
+        construct_id = f"{pascal_case(rule.name)}TopicRule"
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("iot.amazonaws.com"))
-        queue.grant_send_messages(role)
-        dead_letters.grant_send_messages(role)
+        # SendMessage alone (grant_send_messages adds GetQueueAttributes and GetQueueUrl, which the
+        # rule never calls); the queues use SQS-managed keys, so no KMS permission is needed
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn, dead_letters.queue_arn])
+        )
         iot.CfnTopicRule(
             self,
             construct_id,

@@ -6,26 +6,29 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import App, Environment, Stack, Tags
+from aws_cdk import App, CfnOutput, Environment, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from dogwalk import registry
 from infra.api import Api
 from infra.deployment import Deployment
+from infra.devices import DeviceAuthentication
 from infra.functions import FunctionFactory
 from infra.migrations import Migrations
 from infra.payments import PaymentsSecret
 from infra.queues import Queues
 from infra.schedules import ScheduledJobs
 from infra.signing_keys import SigningKeys
+from infra.websocket import LiveUpdates
 
 
 class RegionalStack(Stack):
     """The whole platform in one region.
 
-    The declarations default to the registry's; tests pass their own to cover kinds the
-    registry does not use yet (schedules, queue consumers, topic rules).
+    The declarations default to the registry's; tests pass their own to cover each kind apart
+    from the registry's contents. A stack without WebSocket routes has no WebSocket API (and may
+    then have no function that pushes); one without a device authorizer has no IoT endpoint.
     """
 
     def __init__(
@@ -40,13 +43,22 @@ class RegionalStack(Stack):
         schedules: Sequence[registry.Schedule] = registry.SCHEDULES,
         queue_consumers: Sequence[registry.QueueConsumer] = registry.QUEUE_CONSUMERS,
         topic_rules: Sequence[registry.TopicRule] = registry.TOPIC_RULES,
+        websocket_routes: Sequence[registry.WebSocketRoute] = registry.WEBSOCKET_ROUTES,
+        device_authorizer: registry.Function | None = registry.DEVICE_AUTHORIZER,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         signing_keys = SigningKeys(self, "SigningKeys", stage=deployment.stage)
         payments = PaymentsSecret(self, "Payments", stage=deployment.stage)
+        # before the functions: those that push need its management URL in their environment
+        self.websocket = LiveUpdates(self, "WebSocket", deployment=deployment) if websocket_routes else None
         factory = FunctionFactory(
-            self, "Functions", deployment=deployment, signing_keys=signing_keys, payments=payments
+            self,
+            "Functions",
+            deployment=deployment,
+            signing_keys=signing_keys,
+            payments=payments,
+            websocket=self.websocket,
         )
         self.migrations = Migrations(
             self, "Migrations", migrator=factory.create(migrator), log_retention=deployment.log_retention
@@ -82,6 +94,33 @@ class RegionalStack(Stack):
             consumers=[(consumer, after_migrations(consumer)) for consumer in queue_consumers],
             topic_rules=topic_rules,
         )
+        if self.websocket is not None:
+            self.websocket.add_routes(
+                websocket_routes, {route.name: after_migrations(route) for route in websocket_routes}
+            )
+            CfnOutput(
+                self,
+                "WebSocketUrl",
+                value=self.websocket.url,
+                description="The live view: wss://{api}.execute-api.{region}.amazonaws.com/v1?token=<access token>",
+            )
+            # API Gateway writes a WebSocket stage's logs with the account's CloudWatch role, which
+            # the REST API sets (AWS::ApiGateway::Account): the stage must not be created before it
+            account = self.api.rest_api.node.try_find_child("Account") if self.api is not None else None
+            if account is not None:
+                self.websocket.stage.node.add_dependency(account)
+        if device_authorizer is not None:
+            self.devices: DeviceAuthentication | None = DeviceAuthentication(
+                self, "Devices", stage=deployment.stage, function=after_migrations(device_authorizer)
+            )
+            CfnOutput(
+                self,
+                "DeviceDomainConfigurationName",
+                value=self.devices.domain_configuration_name,
+                description="Walker phones' MQTT endpoint (aws iot describe-domain-configuration gives its hostname)",
+            )
+        else:
+            self.devices = None
 
 
 def regional_stacks(app: App) -> list[RegionalStack]:

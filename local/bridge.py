@@ -9,9 +9,12 @@ import json
 import sys
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dogwalk import aws, registry
+
+if TYPE_CHECKING:
+    from local.mqtt import Credentials
 
 
 def _refuse_constant(name: str) -> Any:
@@ -40,7 +43,8 @@ class TopicBridge:
     A client per rule, rather than one client for all filters, gives each rule its own copy of a
     message that several rules match, as IoT does. A lost connection is re-established and the
     filter subscribed again. A message whose forwarding fails is dropped and reported, as a rule
-    without an error action drops it.
+    without an error action drops it. On the platform's own broker the clients connect with its
+    internal credential (`credentials`); on a broker of your own, with what `broker_url` carries.
     """
 
     def __init__(
@@ -49,9 +53,11 @@ class TopicBridge:
         broker_url: str,
         rules: tuple[registry.TopicRule, ...] = registry.TOPIC_RULES,
         retry_s: float = 1.0,
+        credentials: Credentials | None = None,
     ):
         self.stop_event = stop
         self.broker_url = broker_url
+        self._connect_url = credentials.url_for(broker_url) if credentials else broker_url
         self.rules = rules
         self.retry_s = retry_s
         self._urls: dict[str, str] = {}
@@ -84,7 +90,7 @@ class TopicBridge:
             # reconnecting is ours, so that the subscription is made again on every new session
             client = MQTTClient(client_id=f"iot-rule-{uuid.uuid4().hex[:12]}", config={"auto_reconnect": False})
             try:
-                await client.connect(self.broker_url)
+                await client.connect(self._connect_url)
                 if 0x80 in await client.subscribe([(rule.topic_filter, QOS_1)]):
                     raise ConnectionError(f"the broker refused the subscription to {rule.topic_filter!r}")
                 if first:

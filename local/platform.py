@@ -1,5 +1,6 @@
-"""`make run`: start the dependencies (or use the ones the environment names), prepare the
-database and the keys, run the schedules, and serve the HTTP API until interrupted."""
+"""`make run`: start the dependencies (or use the ones the environment names) and the live view's
+WebSocket API, prepare the database and the keys, run the schedules, and serve the HTTP API
+until interrupted."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.mqtt import Credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,10 +28,19 @@ class Ports:
     redis: int = 63799
     moto: int = 4566
     stripe: int = 8420
+    ws: int = 3001
 
     @classmethod
     def from_env(cls) -> Ports:
-        names = {"http": "HTTP", "mqtt": "MQTT", "postgres": "PG", "redis": "REDIS", "moto": "MOTO", "stripe": "STRIPE"}
+        names = {
+            "http": "HTTP",
+            "mqtt": "MQTT",
+            "postgres": "PG",
+            "redis": "REDIS",
+            "moto": "MOTO",
+            "stripe": "STRIPE",
+            "ws": "WS",
+        }
         variables = {field: f"DOGWALK_{name}_PORT" for field, name in names.items()}
         return cls(**{field: int(os.environ[var]) for field, var in variables.items() if var in os.environ})
 
@@ -42,9 +55,11 @@ class Platform:
     where: dict[str, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _owns_moto: bool = False
+    # the credential of the platform's own MQTT clients on its own broker; None on a broker of yours
+    _mqtt_internal: Credentials | None = None
 
     def start_dependencies(self) -> None:
-        from local.mqtt import MqttBroker
+        from local.mqtt import Credentials, MqttBroker
         from local.services import LocalStripe, Postgres, Redis, ensure_port_free
 
         self.data_dir.mkdir(exist_ok=True)
@@ -61,7 +76,10 @@ class Platform:
             self._watch(redis)
         self.where["Redis"] = _redact(os.environ["REDIS_URL"])
         if "MQTT_URL" not in os.environ:
-            broker = MqttBroker(self.ports.mqtt)
+            # phones are held to what IoT Core's custom authorizer allows; the topic rules use a
+            # secret of this process. A broker of your own (MQTT_URL) enforces what you configure.
+            self._mqtt_internal = Credentials.internal()
+            broker = MqttBroker(self.ports.mqtt, internal=self._mqtt_internal)
             os.environ["MQTT_URL"] = broker.start()
             self.started.append(broker)
         self.where["MQTT"] = _redact(os.environ["MQTT_URL"])
@@ -100,6 +118,17 @@ class Platform:
 
         threading.Thread(target=watch, name=f"watch-{type(service).__name__}", daemon=True).start()
 
+    def start_websocket(self) -> None:
+        """The live view's WebSocket API and its management endpoint, which the functions push
+        through; before anything reads the settings, which are read once."""
+        from local.websocket import WebSocketGateway
+
+        gateway = WebSocketGateway(self.ports.ws)
+        self.where["WebSocket (live view)"] = gateway.start()
+        self.started.append(gateway)
+        os.environ["DOGWALK_WEBSOCKET_MANAGEMENT_URL"] = gateway.management_url
+        self.where["WebSocket management API"] = gateway.management_url
+
     def prepare(self) -> None:
         """Migrations and the signing key, by the same function the cloud runs on deploy."""
         from dogwalk import registry
@@ -137,7 +166,7 @@ class Platform:
                 f"SQS {consumer.queue} → {consumer.name} (batch {consumer.batch_size},"
                 f" DLQ {dead_letter_queue(consumer.queue)} after {consumer.max_receive_count} receives)"
             )
-        bridge = TopicBridge(stop=self._stop, broker_url=os.environ["MQTT_URL"])
+        bridge = TopicBridge(stop=self._stop, broker_url=os.environ["MQTT_URL"], credentials=self._mqtt_internal)
         if not bridge.start():
             print("topic rules: not yet subscribed on the MQTT broker; still trying", file=sys.stderr)
         self.started.append(bridge)
@@ -224,6 +253,7 @@ def point_at_running_platform() -> None:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{ports.moto}"
         os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105  # nosec B105
     os.environ.setdefault("DOGWALK_STRIPE_API_BASE", f"http://127.0.0.1:{ports.stripe}")
+    os.environ.setdefault("DOGWALK_WEBSOCKET_MANAGEMENT_URL", f"http://127.0.0.1:{ports.ws}")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
@@ -233,6 +263,7 @@ def run() -> int:
     platform = Platform()
     try:
         platform.start_dependencies()
+        platform.start_websocket()
         platform.prepare()
         platform.start_queues()
         platform.start_schedules()

@@ -24,6 +24,8 @@ from tests.conftest import REPO
 
 ADMIN_EMAIL = "ops@dogwalk.example"
 ADMIN_PASSWORD = "operator-password-for-tests"
+# each part's port setting, DOGWALK_<name>_PORT
+PORTS = ("HTTP", "MQTT", "PG", "REDIS", "MOTO", "STRIPE", "WS")
 
 
 @dataclass
@@ -76,6 +78,10 @@ class RunningPlatform:
         return f"http://127.0.0.1:{self.env['DOGWALK_HTTP_PORT']}"
 
     @property
+    def websocket_url(self) -> str:
+        return f"ws://127.0.0.1:{self.env['DOGWALK_WS_PORT']}/v1/ws"
+
+    @property
     def database_url(self) -> str:
         password = (self.data_dir / "postgres" / "password").read_text().strip()
         return f"postgresql://dogwalk:{password}@127.0.0.1:{self.env['DOGWALK_PG_PORT']}/dogwalk"
@@ -101,7 +107,7 @@ def start_platform(
 ) -> RunningPlatform:
     own = ("DATABASE_URL", "REDIS_URL", "MQTT_URL", "AWS_ENDPOINT_URL", "DOGWALK_STRIPE_API_BASE")
     env = {k: v for k, v in os.environ.items() if k not in own}
-    chosen = ports or {name: free_port() for name in ("HTTP", "MQTT", "PG", "REDIS", "MOTO", "STRIPE")}
+    chosen = ports or {name: free_port() for name in PORTS}
     env.update({f"DOGWALK_{name}_PORT": str(port) for name, port in chosen.items()})
     env["DOGWALK_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"

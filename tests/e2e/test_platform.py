@@ -15,7 +15,7 @@ import psycopg
 from dogwalk import registry
 from local.services import free_port
 from tests.conftest import REPO
-from tests.e2e.conftest import RunningPlatform, start_platform, wait_until
+from tests.e2e.conftest import PORTS, RunningPlatform, start_platform, wait_until
 
 
 def test_health_is_ok_with_database_and_cache(platform: RunningPlatform) -> None:
@@ -81,7 +81,7 @@ def test_killed_database_gives_503_then_recovers(tmp_path: Path) -> None:
 def test_data_survives_a_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first = start_platform(data_dir)
-    ports = {name: int(first.env[f"DOGWALK_{name}_PORT"]) for name in ("HTTP", "MQTT", "PG", "REDIS", "MOTO", "STRIPE")}
+    ports = {name: int(first.env[f"DOGWALK_{name}_PORT"]) for name in PORTS}
     with psycopg.connect(first.database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO users (id, email, role, name, password_hash)"
@@ -113,6 +113,7 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
             DOGWALK_MOTO_PORT=str(free_port()),
             DOGWALK_STRIPE_PORT=str(free_port()),
             DOGWALK_HTTP_PORT=str(free_port()),
+            DOGWALK_WS_PORT=str(free_port()),
         )
         result = subprocess.run(
             [sys.executable, "-m", "local", "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120

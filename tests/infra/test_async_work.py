@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from extra_declarations import EXTRA_CONSUMER, EXTRA_SCHEDULE, EXTRA_TOPIC_RULE, unbundled_app
 from stack_template import StackTemplate, referenced_ids
 
 from dogwalk import registry
 from infra.deployment import Deployment
+from infra.queues import BATCHING_WINDOW
 from infra.stack import RegionalStack
 
 pytestmark = pytest.mark.infra
@@ -28,7 +31,7 @@ def test_queue_consumer_reads_its_queue_and_reports_partial_failures(extras: Sta
     assert referenced_ids(properties["FunctionName"]) == {function}
     assert properties["BatchSize"] == EXTRA_CONSUMER.batch_size
     # batches over 10 messages need a batching window
-    assert properties["MaximumBatchingWindowInSeconds"] == 1
+    assert properties["MaximumBatchingWindowInSeconds"] == BATCHING_WINDOW.to_seconds() == 2
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     [queue_id] = referenced_ids(properties["EventSourceArn"])
     redrive = extras.properties(queue_id)["RedrivePolicy"]
@@ -64,16 +67,101 @@ def test_iot_may_send_only_to_the_consumer_queues(extras: StackTemplate) -> None
         assert referenced_ids(statement["Resource"]) <= queues
 
 
-def test_the_registry_stacks_have_no_async_resources_while_none_are_declared(
+def test_the_registry_stacks_have_one_async_resource_per_declaration(
     regional: list[StackTemplate],
 ) -> None:
     expected = {
         "AWS::Events::Rule": len(registry.SCHEDULES),
         "AWS::Lambda::EventSourceMapping": len(registry.QUEUE_CONSUMERS),
         "AWS::IoT::TopicRule": len(registry.TOPIC_RULES),
+        # each consumer's queue and its dead-letter queue
+        "AWS::SQS::Queue": 2 * len(registry.QUEUE_CONSUMERS),
     }
     for template in regional:
         assert {kind: len(template.of_type(kind)) for kind in expected} == expected
+
+
+def test_registry_schedules_run_their_functions_at_their_rates(regional: list[StackTemplate]) -> None:
+    for template in regional:
+        functions = template.python_functions()
+        rates = {}
+        for rule in template.of_type("AWS::Events::Rule").values():
+            [target] = rule["Properties"]["Targets"]
+            [function_id] = referenced_ids(target["Arn"])
+            rates[function_id] = rule["Properties"]["ScheduleExpression"]
+        assert rates == {functions[schedule.name]: schedule.expression for schedule in registry.SCHEDULES}
+        assert rates[functions["maintain_walk_points"]] == "rate(1 day)"
+        assert rates[functions["pay_out_walkers"]] == "rate(7 days)"
+
+
+def ingest_mapping(template: StackTemplate) -> dict[str, Any]:
+    function = template.python_functions()["ingest_walk_messages"]
+    [mapping] = [
+        mapping["Properties"]
+        for mapping in template.of_type("AWS::Lambda::EventSourceMapping").values()
+        if referenced_ids(mapping["Properties"]["FunctionName"]) == {function}
+    ]
+    return mapping
+
+
+def test_walk_messages_are_ingested_in_batches_of_100_with_partial_failures(regional: list[StackTemplate]) -> None:
+    [consumer] = registry.QUEUE_CONSUMERS
+    assert (consumer.name, consumer.queue, consumer.batch_size) == ("ingest_walk_messages", "walk-messages", 100)
+    for template in regional:
+        mapping = ingest_mapping(template)
+        assert mapping["BatchSize"] == 100
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # a few seconds to fill a batch (SQS hands over more than 10 messages only when it may wait)
+        assert 1 <= mapping["MaximumBatchingWindowInSeconds"] <= 5
+        [queue_id] = referenced_ids(mapping["EventSourceArn"])
+        queue = template.properties(queue_id)
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == consumer.max_receive_count
+        [dead_letters] = referenced_ids(queue["RedrivePolicy"]["deadLetterTargetArn"])
+        assert template.resources[dead_letters]["Type"] == "AWS::SQS::Queue"
+        assert template.properties(dead_letters)["MessageRetentionPeriod"] == 14 * 24 * 3600
+        # six function timeouts plus the batching window, so a running batch's messages stay hidden
+        window = mapping["MaximumBatchingWindowInSeconds"]
+        assert queue["VisibilityTimeout"] >= 6 * consumer.timeout_s + window
+
+
+def test_the_walk_topic_rule_queues_every_walk_message_for_the_ingest(regional: list[StackTemplate]) -> None:
+    [rule] = registry.TOPIC_RULES
+    for template in regional:
+        [queue_id] = referenced_ids(ingest_mapping(template)["EventSourceArn"])
+        _, topic_rule = template.only("AWS::IoT::TopicRule")
+        payload = topic_rule["Properties"]["TopicRulePayload"]
+        assert payload["Sql"] == rule.sql == "SELECT *, topic() AS topic FROM 'dogwalk/walks/+/+'"
+        assert payload["AwsIotSqlVersion"] == "2016-03-23"
+        assert payload["RuleDisabled"] is False
+        [action] = payload["Actions"]
+        assert referenced_ids(action["Sqs"]["QueueUrl"]) == {queue_id}
+        # what cannot be delivered waits with the ingest's failures
+        dead_letters = referenced_ids(template.properties(queue_id)["RedrivePolicy"]["deadLetterTargetArn"])
+        assert referenced_ids(payload["ErrorAction"]["Sqs"]["QueueUrl"]) == dead_letters
+
+
+def test_topic_rule_roles_may_only_send_messages_to_their_queues(
+    regional: list[StackTemplate], extras: StackTemplate
+) -> None:
+    for template in (*regional, extras):
+        for topic_rule in template.of_type("AWS::IoT::TopicRule").values():
+            payload = topic_rule["Properties"]["TopicRulePayload"]
+            [role_id] = referenced_ids(payload["Actions"][0]["Sqs"]["RoleArn"])
+            targets = referenced_ids(payload["Actions"][0]["Sqs"]["QueueUrl"]) | referenced_ids(
+                payload["ErrorAction"]["Sqs"]["QueueUrl"]
+            )
+            statements = [
+                statement
+                for policy in template.of_type("AWS::IAM::Policy").values()
+                if role_id in referenced_ids(policy["Properties"]["Roles"])
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            ]
+            assert template.properties(role_id).get("ManagedPolicyArns") is None
+            assert template.properties(role_id).get("Policies") is None
+            [statement] = statements
+            assert statement["Effect"] == "Allow"
+            assert statement["Action"] == "sqs:SendMessage"
+            assert referenced_ids(statement["Resource"]) == targets
 
 
 def test_topic_rule_to_an_undeclared_queue_is_refused(synthesized_deployment: Deployment) -> None:

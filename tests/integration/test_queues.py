@@ -21,9 +21,12 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 from dogwalk import aws
 from dogwalk.registry import QueueConsumer, TopicRule
 from local.bridge import TopicBridge, rule_message
-from local.mqtt import MqttBroker
+from local.mqtt import Credentials, MqttBroker
 from local.queues import QueueRunner
 from local.services import free_port
+from tests.integration.bookings.conftest import admin, card, owner, walker  # noqa: F401 - fixtures
+from tests.integration.marketplace.conftest import Caller
+from tests.integration.tracking.conftest import Walk, walk  # noqa: F401 - a walk under way, its walker publishing
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -232,35 +235,42 @@ def broker() -> Iterator[MqttBroker]:
     broker.stop()
 
 
-async def publish(url: str, *messages: tuple[str, bytes]) -> None:
+async def publish(broker: MqttBroker, phone: Caller, *messages: tuple[str, bytes]) -> None:
+    """A walker's phone publishing: the local broker takes only its walks' topics (see test_device_auth)."""
     from amqtt.client import MQTTClient
     from amqtt.mqtt.constants import QOS_1
 
-    client = MQTTClient(config={"auto_reconnect": False})
-    await client.connect(url)
+    client = MQTTClient(client_id=phone.id, config={"auto_reconnect": False})
+    await client.connect(Credentials("walker-phone", phone.token).url_for(broker.url))
     for topic, payload in messages:
         await client.publish(topic, payload, qos=QOS_1)
     await client.disconnect()
 
 
 def test_an_mqtt_message_on_a_matching_topic_reaches_the_consumer_with_its_topic(
-    monkeypatch: pytest.MonkeyPatch, stop: threading.Event, broker: MqttBroker
+    monkeypatch: pytest.MonkeyPatch,
+    stop: threading.Event,
+    broker: MqttBroker,
+    walk: Walk,  # noqa: F811 - the fixture imported above
 ) -> None:
     records: list[dict[str, Any]] = []
     consumer = consumer_of(
         monkeypatch, lambda event, context: records.extend(event["Records"]), queue="test-gps", batch_size=100
     )
     runner = runner_for(consumer, stop)
-    bridge = TopicBridge(stop, broker.url, (TopicRule(name="test_gps", topic_filter="walks/+/gps", queue="test-gps"),))
+    rule = TopicRule(name="test_gps", topic_filter="dogwalk/walks/+/location", queue="test-gps")
+    bridge = TopicBridge(stop, broker.url, (rule,), credentials=broker.internal)
     assert bridge.start(wait_s=5)
+    location, event = f"dogwalk/walks/{walk.id}/location", f"dogwalk/walks/{walk.id}/event"
     try:
         # the non-matching message goes first: had it been forwarded, it would arrive before the others
         asyncio.run(
             publish(
-                broker.url,
-                ("chat/w1", b'{"text": "hello"}'),
-                ("walks/w1/gps", b'{"lat": 48.85, "lon": 2.35}'),
-                ("walks/w2/gps", b"\x00\x01"),
+                broker,
+                walk.walker,
+                (event, b'{"type": "pee"}'),
+                (location, b'{"lat": 48.85, "lon": 2.35}'),
+                (location, b"\x00\x01"),
             )
         )
         deadline = time.monotonic() + 5
@@ -269,8 +279,17 @@ def test_an_mqtt_message_on_a_matching_topic_reaches_the_consumer_with_its_topic
     finally:
         bridge.stop()
 
-    assert sorted((json.loads(record["body"]) for record in records), key=lambda body: body["topic"]) == [
-        {"lat": 48.85, "lon": 2.35, "topic": "walks/w1/gps"},
-        {"topic": "walks/w2/gps", "payload_base64": "AAE="},
+    assert sorted((json.loads(record["body"]) for record in records), key=lambda body: "lat" in body) == [
+        {"topic": location, "payload_base64": "AAE="},
+        {"lat": 48.85, "lon": 2.35, "topic": location},
     ]
     assert messages_in(consumer.queue) == 0
+
+
+def test_the_topic_rules_need_the_platforms_credential(stop: threading.Event, broker: MqttBroker) -> None:
+    rule = TopicRule(name="test_gps", topic_filter="dogwalk/walks/+/location", queue="test-gps")
+    anonymous = TopicBridge(stop, broker.url, (rule,), retry_s=0.1)
+    try:
+        assert not anonymous.start(wait_s=0.5)
+    finally:
+        anonymous.stop()

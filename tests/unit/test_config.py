@@ -37,3 +37,11 @@ def test_a_bad_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, variable:
 
     with pytest.raises(ValueError):
         settings()
+
+
+def test_the_example_environment_names_every_setting() -> None:
+    from tests.conftest import REPO
+
+    example = (REPO / ".env.example").read_text()
+
+    assert [name for name in environment_names().values() if f"\n{name}=" not in example] == []

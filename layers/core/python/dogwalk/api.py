@@ -210,15 +210,20 @@ class Endpoint:
         self.app = APIGatewayRestResolver()
         self.func: Callable[..., Any] | None = None
         self.extra_responses: dict[int, type] = {}
+        self.media_type: str | None = None
         self.lambda_handler = instrument(self._handle, correlation_paths.API_GATEWAY_REST)
 
-    def handle(self, func: Handler | None = None, *, responses: dict[int, type] | None = None) -> Any:
+    def handle(
+        self, func: Handler | None = None, *, responses: dict[int, type] | None = None, media_type: str | None = None
+    ) -> Any:
         """Decorate the route function; `responses` documents answers other than problem+json
-        (e.g. health's 503, which carries the health report)."""
+        (e.g. health's 503, which carries the health report); `media_type` documents a success
+        that is not JSON (the function returns a `Response` with that content type)."""
 
         def decorate(func: Handler) -> Handler:
             self.func = func
             self.extra_responses = responses or {}
+            self.media_type = media_type
             # Validation (pydantic request parsing, response checking) costs ~70 ms of cold start;
             # a route that takes no input has nothing to validate and skips it.
             self.app = APIGatewayRestResolver(enable_validation=bool(inspect.signature(func).parameters))
@@ -233,6 +238,11 @@ class Endpoint:
         success = _returned_model(self.func)
         if self.route.status_code == 204:
             documented[204] = {"description": "No Content"}
+        elif self.media_type is not None:
+            documented[self.route.status_code] = {
+                "description": "Success",
+                "content": {self.media_type: {"schema": {"type": "string"}}},
+            }
         elif success is not None:
             documented[self.route.status_code] = _json_response(success, "Success")
         for status, model in self.extra_responses.items():

@@ -15,3 +15,15 @@ def client(service: str) -> Any:
     import boto3
 
     return boto3.session.Session().client(service)
+
+
+@cache
+def endpoint_client(service: str, endpoint_url: str) -> Any:
+    """A client of an API at its own endpoint (the WebSocket API's management endpoint). Short
+    timeouts and one retry: its callers push best effort and must not hold up their real work
+    for botocore's default minute-long waits."""
+    import boto3
+    from botocore.config import Config
+
+    patience = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+    return boto3.session.Session().client(service, endpoint_url=endpoint_url, config=patience)

@@ -23,6 +23,9 @@ class Settings:
     payments_secret_id: str = "dogwalk/local/payments"  # noqa: S105 - a name, not a secret
     # unset: Stripe's own API; the local platform and the tests point it at localstripe
     stripe_api_base: str = ""
+    # the WebSocket API's connection-management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage});
+    # the local platform serves one; empty: nobody watches live, nothing is pushed
+    websocket_management_url: str = ""
     jwt_issuer: str = "https://api.dogwalk.local"
     jwt_audience: str = "dogwalk-apps"
     access_token_ttl_s: int = 900

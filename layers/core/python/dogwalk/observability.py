@@ -41,4 +41,7 @@ def instrument(handler: Callable[..., Any], correlation_id_path: str | None = No
     wrapped = metrics.log_metrics(handler, capture_cold_start_metric=True)
     if settings().tracing == "powertools":
         wrapped = tracer().capture_lambda_handler(wrapped)
-    return logger.inject_lambda_context(wrapped, correlation_id_path=correlation_id_path, clear_state=True)
+    # log_event off whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry tokens and passwords
+    return logger.inject_lambda_context(
+        wrapped, correlation_id_path=correlation_id_path, clear_state=True, log_event=False
+    )

@@ -81,6 +81,13 @@ class QueueConsumer(Function):
 
 
 @dataclass(frozen=True)
+class WebSocketRoute(Function):
+    """A route of the WebSocket API (`$connect`, `$disconnect` or an action's name)."""
+
+    route_key: str = "$default"
+
+
+@dataclass(frozen=True)
 class TopicRule(Function):
     """An MQTT topic filter whose messages reach a queue (an IoT topic rule in the cloud)."""
 
@@ -100,6 +107,8 @@ SIGNING_KEYS_READ = "signing_keys_read"
 SIGNING_KEYS_WRITE = "signing_keys_write"
 # the payment gateway: its API key and webhook secret (one Secrets Manager secret, read only)
 PAYMENTS = "payments"
+# pushing to live-view WebSocket connections (execute-api:ManageConnections on the WebSocket API)
+WEBSOCKET_PUSH = "websocket_push"
 
 # Hashing a password (Argon2id, 19 MiB) is CPU-bound: Lambda's CPU grows with memory.
 _HASHING_MB = 1024
@@ -418,7 +427,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tag="Bookings",
         idempotent=True,
         timeout_s=30,
-        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+        uses=frozenset({DATABASE, CACHE, PAYMENTS, WEBSOCKET_PUSH}),
     ),
     Endpoint(
         name="review_booking",
@@ -441,6 +450,43 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         idempotent=True,
         timeout_s=30,
         uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+    ),
+    Endpoint(
+        name="get_walk",
+        method="GET",
+        path="/v1/walks/{walk_id}",
+        roles=ANY_USER,
+        summary="A walk and its summary, for the booking's owner, walker or an admin",
+        tag="Tracking",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="get_walk_route",
+        method="GET",
+        path="/v1/walks/{walk_id}/route",
+        roles=ANY_USER,
+        summary="The route as GeoJSON (LineString + event Points), simplified to `simplify_m`",
+        tag="Tracking",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="get_walk_report",
+        method="GET",
+        path="/v1/walks/{walk_id}/report.svg",
+        roles=ANY_USER,
+        summary="The walk's report card as SVG",
+        tag="Tracking",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="post_walk_locations",
+        method="POST",
+        path="/v1/walks/{walk_id}/locations",
+        status_code=202,
+        roles=WALKER,
+        summary="HTTP fallback for the phone: OwnTracks location, batch or event messages",
+        tag="Tracking",
+        uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH}),
     ),
     Endpoint(
         name="create_payment_method",
@@ -513,6 +559,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(name="expire_bookings", every_s=300, timeout_s=120, uses=frozenset({DATABASE, PAYMENTS})),
     # each walker's available balance (earned more than 48 h ago), once a week
     Schedule(name="pay_out_walkers", every_s=7 * 24 * 3600, timeout_s=300, uses=frozenset({DATABASE})),
+    # walk points: next months' partitions made, those past the retention period dropped
+    Schedule(name="maintain_walk_points", every_s=24 * 3600, timeout_s=120, uses=frozenset({DATABASE})),
     # a new signing key every 30 days; the previous one keeps verifying until its tokens expire
     Schedule(
         name="rotate_signing_keys",
@@ -520,8 +568,33 @@ SCHEDULES: tuple[Schedule, ...] = (
         uses=frozenset({SIGNING_KEYS_READ, SIGNING_KEYS_WRITE}),
     ),
 )
-QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = ()
-TOPIC_RULES: tuple[TopicRule, ...] = ()
+# Walker phones publish GPS and walk events over MQTT; an IoT rule queues them for the ingest.
+WALK_MESSAGES_QUEUE = "walk-messages"
+QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
+    QueueConsumer(
+        name="ingest_walk_messages",
+        queue=WALK_MESSAGES_QUEUE,
+        batch_size=100,
+        timeout_s=60,
+        memory_mb=512,
+        uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH}),
+    ),
+)
+TOPIC_RULES: tuple[TopicRule, ...] = (
+    TopicRule(name="walk_messages", topic_filter="dogwalk/walks/+/+", queue=WALK_MESSAGES_QUEUE),
+)
+
+# The IoT Core custom authorizer: a phone connects with its access token as the MQTT password and
+# may publish only to the walks of its own in-progress bookings.
+DEVICE_AUTHORIZER = Function(name="authorize_device", uses=frozenset({SIGNING_KEYS_READ, DATABASE, CACHE}))
+
+# The live view's WebSocket API (API Gateway WebSocket API in the cloud; locally ws://127.0.0.1:3001/v1/ws).
+WEBSOCKET_ROUTES: tuple[WebSocketRoute, ...] = (
+    # the suspension check falls back to the database when Redis cannot answer
+    WebSocketRoute(name="ws_connect", route_key="$connect", uses=frozenset({SIGNING_KEYS_READ, CACHE, DATABASE})),
+    WebSocketRoute(name="ws_disconnect", route_key="$disconnect", uses=frozenset({CACHE})),
+    WebSocketRoute(name="ws_subscribe", route_key="subscribe", uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH})),
+)
 
 
 def endpoint(name: str) -> Endpoint:
@@ -533,4 +606,4 @@ def endpoint(name: str) -> Endpoint:
 
 def functions() -> tuple[Function, ...]:
     """Every Lambda function the platform deploys."""
-    return (*ENDPOINTS, AUTHORIZER, MIGRATOR, *SCHEDULES, *QUEUE_CONSUMERS)
+    return (*ENDPOINTS, AUTHORIZER, DEVICE_AUTHORIZER, MIGRATOR, *SCHEDULES, *QUEUE_CONSUMERS, *WEBSOCKET_ROUTES)
