@@ -174,6 +174,9 @@ def run(workdir: Path) -> None:
     from bench.tracking import run_tracking_benchmark
 
     run_tracking_benchmark()
+    from bench.notifications import run_notifications_benchmark
+
+    run_notifications_benchmark()
     from bench.live import run_live_benchmark
 
     run_live_benchmark()

@@ -36,6 +36,12 @@ class Deployment:
     log_retention: logs.RetentionDays
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
+    # the SES domain identity notification emails are sent from (notifications@<domain>)
+    notifications_sender_domain: str = "dogwalk.example"
+    # the SNS platform applications for push (made outside CloudFormation: they hold the FCM and
+    # APNs credentials); empty: no push grants, and the synth warns
+    fcm_platform_application_arn: str = ""
+    apns_platform_application_arn: str = ""
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -49,6 +55,10 @@ class Deployment:
                 raise ValueError(f"CDK context {key!r} is missing: set it in cdk.json or pass -c {key}=...")
             return value
 
+        def optional(key: str, default: str) -> Any:
+            value = node.try_get_context(key)
+            return default if value is None else value
+
         return cls(
             stage=str(required("stage")),
             primary_region=str(required("primary_region")),
@@ -58,4 +68,7 @@ class Deployment:
             log_retention=logs.RetentionDays[str(required("log_retention"))],
             api_throttle_rate_limit=int(required("api_throttle_rate_limit")),
             api_throttle_burst_limit=int(required("api_throttle_burst_limit")),
+            notifications_sender_domain=str(optional("notifications_sender_domain", cls.notifications_sender_domain)),
+            fcm_platform_application_arn=str(optional("fcm_platform_application_arn", "")),
+            apns_platform_application_arn=str(optional("apns_platform_application_arn", "")),
         )

@@ -11,11 +11,13 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from dogwalk import registry
+from infra.alarms import OperationsAlarms
 from infra.api import Api
 from infra.deployment import Deployment
 from infra.devices import DeviceAuthentication
 from infra.functions import FunctionFactory
 from infra.migrations import Migrations
+from infra.notifications import Notifications
 from infra.payments import PaymentsSecret
 from infra.queues import Queues
 from infra.schedules import ScheduledJobs
@@ -52,6 +54,9 @@ class RegionalStack(Stack):
         payments = PaymentsSecret(self, "Payments", stage=deployment.stage)
         # before the functions: those that push need its management URL in their environment
         self.websocket = LiveUpdates(self, "WebSocket", deployment=deployment) if websocket_routes else None
+        # before the functions too: those that publish or notify need the topic and the sender
+        self.notifications = Notifications(self, "Notifications", deployment=deployment)
+        self.alarms = OperationsAlarms(self, "Alarms", stage=deployment.stage)
         factory = FunctionFactory(
             self,
             "Functions",
@@ -59,6 +64,7 @@ class RegionalStack(Stack):
             signing_keys=signing_keys,
             payments=payments,
             websocket=self.websocket,
+            notifications=self.notifications,
         )
         self.migrations = Migrations(
             self, "Migrations", migrator=factory.create(migrator), log_retention=deployment.log_retention
@@ -87,13 +93,16 @@ class RegionalStack(Stack):
         else:
             self.api = None
         ScheduledJobs(self, "Schedules", jobs=[(job, after_migrations(job)) for job in schedules])
-        Queues(
+        self.queues = Queues(
             self,
             "Queues",
             stage=deployment.stage,
             consumers=[(consumer, after_migrations(consumer)) for consumer in queue_consumers],
             topic_rules=topic_rules,
         )
+        self.notifications.subscribe(queue_consumers, self.queues.queues)
+        for queue_name, dead_letters in self.queues.dead_letter_queues.items():
+            self.alarms.on_dead_letters(queue_name, dead_letters)
         if self.websocket is not None:
             self.websocket.add_routes(
                 websocket_routes, {route.name: after_migrations(route) for route in websocket_routes}

@@ -19,7 +19,7 @@ from constructs import Construct
 from dogwalk import registry
 from infra.compliance import acknowledge, finding_text
 from infra.deployment import Deployment
-from infra.functions import pascal_case
+from infra.functions import pascal_case, role_of
 
 # The API's only stage. API.md promises `/v1/ws?token=<access token>`: that path exists once a
 # custom domain maps `v1/ws` (API mapping key) to this stage — a later issue, with the ACM
@@ -115,7 +115,7 @@ class LiveUpdates(Construct):
         function.add_to_role_policy(iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=arns))
         for arn in arns:
             acknowledge(
-                function,
+                role_of(function),
                 f"IAM5[Resource::{finding_text(self, arn)}]",
                 "connection ids are made by API Gateway at run time; the grant is limited to this API's stage",
             )

@@ -129,6 +129,29 @@ class Platform:
         os.environ["DOGWALK_WEBSOCKET_MANAGEMENT_URL"] = gateway.management_url
         self.where["WebSocket management API"] = gateway.management_url
 
+    def start_events(self) -> None:
+        """The channel queues and the events topic they subscribe to, and the notification senders (SES
+        identity, push applications), before anything reads the settings: the functions learn the topic
+        from DOGWALK_EVENTS_TOPIC_ARN and the push applications from DOGWALK_PUSH_*_APPLICATION_ARN."""
+        from dogwalk.config import settings
+        from local.queues import QueueRunner, ensure_events_topic
+        from local.senders import ensure_notification_senders
+
+        QueueRunner(stop=self._stop).ensure_queues()
+        os.environ["DOGWALK_EVENTS_TOPIC_ARN"] = topic = ensure_events_topic()
+        self.where["domain events (SNS)"] = f"{topic} → {', '.join(self._event_queues())}"
+        # the SES sender and the push applications: set only where nobody named their own
+        for name, value in ensure_notification_senders().items():
+            os.environ.setdefault(name, value)
+        settings.cache_clear()  # read above, before the applications' settings existed
+        self.where["notifications"] = 'each one sent is logged: "notification sent" (channel, event_type, title)'
+
+    @staticmethod
+    def _event_queues() -> list[str]:
+        from dogwalk import registry
+
+        return [consumer.queue for consumer in registry.QUEUE_CONSUMERS if consumer.events]
+
     def prepare(self) -> None:
         """Migrations and the signing key, by the same function the cloud runs on deploy."""
         from dogwalk import registry
@@ -264,6 +287,7 @@ def run() -> int:
     try:
         platform.start_dependencies()
         platform.start_websocket()
+        platform.start_events()
         platform.prepare()
         platform.start_queues()
         platform.start_schedules()

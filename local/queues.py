@@ -204,3 +204,27 @@ class QueueRunner:
             attributes = aws.client("sqs").get_queue_attributes(QueueUrl=self._url(queue), AttributeNames=["QueueArn"])
             self._arns[queue] = attributes["Attributes"]["QueueArn"]
         return self._arns[queue]
+
+
+EVENTS_TOPIC = "dogwalk-local-events"
+
+
+def ensure_events_topic(consumers: tuple[registry.QueueConsumer, ...] = registry.QUEUE_CONSUMERS) -> str:
+    """The events topic and, for each consumer that takes domain events, its queue's subscription
+    (raw message delivery, filtered on `event_type`), as the CDK app makes them; the topic's ARN.
+    The queues must exist (`QueueRunner.ensure_queues`)."""
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    topic = sns.create_topic(Name=EVENTS_TOPIC)["TopicArn"]
+    subscribed = {sub["Endpoint"] for sub in sns.list_subscriptions_by_topic(TopicArn=topic).get("Subscriptions", [])}
+    for consumer in consumers:
+        if not consumer.events:
+            continue
+        url = sqs.get_queue_url(QueueName=consumer.queue)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        if arn in subscribed:
+            continue
+        attributes = {"RawMessageDelivery": "true"}
+        if "*" not in consumer.events:
+            attributes["FilterPolicy"] = json.dumps({"event_type": list(consumer.events)})
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return str(topic)

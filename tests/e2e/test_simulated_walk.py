@@ -212,3 +212,15 @@ def test_another_walker_cannot_publish_to_the_walk_nor_a_stranger_watch_it(
         assert (refused["type"], refused["code"]) == ("error", "not_found")
         with pytest.raises(TimeoutError):
             watching.recv(timeout=2)
+
+
+def test_the_owner_finds_the_walk_in_the_inbox(platform: RunningPlatform, simulated) -> None:
+    """The platform's own fan-out: outbox → relay → SNS (moto) → the inbox queue → notify_inbox."""
+    demo = simulated["demo"]
+
+    def inbox() -> list[str]:
+        answer = http("GET", f"{platform.base}/v1/notifications", token=demo["owner_token"]).json()
+        return [item["event_type"] for item in answer["items"]]
+
+    wait_until(lambda: "walk.started" in inbox(), 30, "walk.started in the owner's inbox")
+    assert {"booking.accepted", "walk.started"} <= set(inbox())

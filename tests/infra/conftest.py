@@ -7,6 +7,7 @@ unbuilt (see `infra.bundling.dependencies_layer_code`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Any
@@ -19,7 +20,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk import Environment
 from extra_declarations import (
     EXTRA_CONSUMER,
+    EXTRA_NOTIFY_ENDPOINT,
     EXTRA_PAYMENTS_ENDPOINT,
+    EXTRA_PLATFORM_APPLICATIONS,
     EXTRA_SCHEDULE,
     EXTRA_TOPIC_RULE,
     EXTRAS_STACK,
@@ -42,8 +45,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     RegionalStack(
         app,
         EXTRAS_STACK,
-        deployment=deployment,
-        endpoints=(registry.endpoint("get_health"), EXTRA_PAYMENTS_ENDPOINT),
+        # in the primary region, as the applications' ARNs
+        deployment=dataclasses.replace(deployment, **EXTRA_PLATFORM_APPLICATIONS),
+        endpoints=(registry.endpoint("get_health"), EXTRA_PAYMENTS_ENDPOINT, EXTRA_NOTIFY_ENDPOINT),
         schedules=(EXTRA_SCHEDULE,),
         queue_consumers=(EXTRA_CONSUMER,),
         topic_rules=(EXTRA_TOPIC_RULE,),

@@ -21,6 +21,17 @@ EXTRA_PAYMENTS_ENDPOINT = registry.Endpoint(
     path="/v1/test/payments",
     uses=frozenset({registry.PAYMENTS, registry.DATABASE}),
 )
+# public too; the extras stack has both push platform applications, so it gets the push grants
+EXTRA_NOTIFY_ENDPOINT = registry.Endpoint(
+    name="check_notify",
+    method="POST",
+    path="/v1/test/notify",
+    uses=frozenset({registry.NOTIFY}),
+)
+EXTRA_PLATFORM_APPLICATIONS = {
+    "fcm_platform_application_arn": "arn:aws:sns:us-east-1:123456789012:app/GCM/dogwalk-test-fcm",
+    "apns_platform_application_arn": "arn:aws:sns:us-east-1:123456789012:app/APNS/dogwalk-test-apns",
+}
 EXTRA_CONSUMER = registry.QueueConsumer(
     name="ingest_locations",
     queue="walk_locations",

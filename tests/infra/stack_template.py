@@ -91,6 +91,16 @@ class StackTemplate:
                 statements.extend(inline["PolicyDocument"]["Statement"])
         return statements
 
+    def iam_statements(self) -> list[dict[str, Any]]:
+        """Every statement of an identity policy in the template: policy resources and roles' inline policies."""
+        statements: list[dict[str, Any]] = []
+        for policy in self.of_type("AWS::IAM::Policy").values():
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+        for role in self.of_type("AWS::IAM::Role").values():
+            for inline in role["Properties"].get("Policies", []):
+                statements.extend(inline["PolicyDocument"]["Statement"])
+        return statements
+
     def resource_path(self, resource_id: str) -> str:
         """The full path of an `AWS::ApiGateway::Resource`, walking up to the API's root."""
         properties = self.properties(resource_id)

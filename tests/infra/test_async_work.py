@@ -105,7 +105,7 @@ def ingest_mapping(template: StackTemplate) -> dict[str, Any]:
 
 
 def test_walk_messages_are_ingested_in_batches_of_100_with_partial_failures(regional: list[StackTemplate]) -> None:
-    [consumer] = registry.QUEUE_CONSUMERS
+    [consumer] = [consumer for consumer in registry.QUEUE_CONSUMERS if consumer.queue == registry.WALK_MESSAGES_QUEUE]
     assert (consumer.name, consumer.queue, consumer.batch_size) == ("ingest_walk_messages", "walk-messages", 100)
     for template in regional:
         mapping = ingest_mapping(template)

@@ -106,3 +106,26 @@ def test_database_and_cache_placeholders_come_from_the_context(
             },
         },
     )
+
+
+def test_each_function_has_its_own_role_whose_grants_are_inline(regional: list[StackTemplate]) -> None:
+    """One role per function; its statements are written into the role, not into separate
+    `AWS::IAM::Policy` resources, which would cost one resource per function of the 500 a stack has."""
+    for template in regional:
+        roles = [
+            template.properties(function_id)["Role"]["Fn::GetAtt"][0]
+            for function_id in template.python_functions().values()
+        ]
+        assert len(set(roles)) == len(roles)
+        for role_id in roles:
+            role = template.properties(role_id)
+            assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+            [inline] = role["Policies"]
+            assert inline["PolicyName"] == "Grants"
+            attached = [
+                policy
+                for policy in template.of_type("AWS::IAM::Policy").values()
+                if {"Ref": role_id} in policy["Properties"]["Roles"]
+            ]
+            assert attached == []
+        assert len(template.resources) <= 500

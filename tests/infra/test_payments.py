@@ -6,7 +6,7 @@ import json
 
 import pytest
 from aws_cdk.assertions import Template
-from extra_declarations import EXTRA_CONSUMER, EXTRA_PAYMENTS_ENDPOINT, EXTRA_SCHEDULE
+from extra_declarations import EXTRA_CONSUMER, EXTRA_NOTIFY_ENDPOINT, EXTRA_PAYMENTS_ENDPOINT, EXTRA_SCHEDULE
 from stack_template import StackTemplate, referenced_ids
 
 from dogwalk import registry
@@ -95,6 +95,7 @@ def test_a_declared_payments_user_reads_it_and_no_other_function_does(
     deployed = (
         registry.endpoint("get_health"),
         EXTRA_PAYMENTS_ENDPOINT,
+        EXTRA_NOTIFY_ENDPOINT,
         registry.MIGRATOR,
         EXTRA_SCHEDULE,
         EXTRA_CONSUMER,
@@ -106,11 +107,10 @@ def test_a_declared_payments_user_reads_it_and_no_other_function_does(
 def test_nobody_can_write_it(regional: list[StackTemplate], extras: StackTemplate) -> None:
     for template in (*regional, extras):
         secret_id = payments_id(template)
-        for policy in template.of_type("AWS::IAM::Policy").values():
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                if secret_id in referenced_ids(statement["Resource"]):
-                    writes = {action for action in actions_of(statement) if action.startswith(WRITE_PREFIXES)}
-                    assert writes == set(), statement
+        for statement in template.iam_statements():
+            if secret_id in referenced_ids(statement["Resource"]):
+                writes = {action for action in actions_of(statement) if action.startswith(WRITE_PREFIXES)}
+                assert writes == set(), statement
 
 
 def test_only_read_statements_point_at_it(regional: list[StackTemplate], extras: StackTemplate) -> None:

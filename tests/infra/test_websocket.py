@@ -147,14 +147,13 @@ def test_exactly_the_functions_that_push_may_manage_connections(
 
 def test_no_action_is_a_wildcard_and_execute_api_is_only_manage_connections(regional: list[StackTemplate]) -> None:
     for template in regional:
-        for policy in template.of_type("AWS::IAM::Policy").values():
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                listed = statement["Action"]
-                actions = [listed] if isinstance(listed, str) else listed
-                for action in actions:
-                    assert "*" not in action, statement
-                    if action.startswith("execute-api:"):
-                        assert action == "execute-api:ManageConnections"
+        for statement in template.iam_statements():
+            listed = statement["Action"]
+            actions = [listed] if isinstance(listed, str) else listed
+            for action in actions:
+                assert "*" not in action, statement
+                if action.startswith("execute-api:"):
+                    assert action == "execute-api:ManageConnections"
 
 
 def test_exactly_the_functions_that_push_get_the_management_url(

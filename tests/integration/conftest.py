@@ -4,6 +4,7 @@ gateway, authorizer included) against the real PostgreSQL and Redis; moto for AW
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,21 @@ def aws() -> Iterator[None]:
     aws_clients.client.cache_clear()
     payments._client.cache_clear()
     signing_keys.forget_cache()
+
+
+@pytest.fixture
+def events_topic(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The channel queues and the events topic they subscribe to, on moto, as `make run` makes them;
+    the functions publish to it (DOGWALK_EVENTS_TOPIC_ARN)."""
+    from dogwalk.config import settings
+    from local.queues import QueueRunner, ensure_events_topic
+
+    QueueRunner(stop=threading.Event()).ensure_queues()
+    topic = ensure_events_topic()
+    monkeypatch.setenv("DOGWALK_EVENTS_TOPIC_ARN", topic)
+    settings.cache_clear()
+    yield topic
+    settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -338,6 +338,10 @@ class Endpoint:
         else:
             response = self.app.resolve(event, context)
         response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
+        if registry.EVENTS in self.route.uses:  # the domain events this request committed, out now
+            from dogwalk import relay
+
+            relay.publish_recorded()
         return response
 
 

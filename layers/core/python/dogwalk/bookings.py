@@ -390,6 +390,8 @@ def settle_completion(conn: db.Connection, booking_id: str, captured: int, *, ac
             (ledger.PLATFORM_REVENUE, -fee),
         ],
     )
+    outbox.record(conn, "payment.captured", booking["owner_id"], "owner",
+                  {"booking_id": booking_id, "amount_cents": captured, "reason": "walk completed"})  # fmt: skip
 
 
 def _share_of_fee(conn: db.Connection, booking_id: str, charged: int) -> int:
@@ -472,6 +474,8 @@ def settle_cancellation(
                 (ledger.PLATFORM_REVENUE, -fee),
             ],
         )
+        outbox.record(conn, "payment.captured", booking["owner_id"], "owner",
+                      {"booking_id": booking_id, "amount_cents": charge, "reason": "late cancellation"})  # fmt: skip
 
 
 def review(booking_id: str, owner_id: str, rating: int, comment: str | None) -> dict[str, Any]:

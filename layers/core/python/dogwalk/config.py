@@ -26,6 +26,16 @@ class Settings:
     # the WebSocket API's connection-management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage});
     # the local platform serves one; empty: nobody watches live, nothing is pushed
     websocket_management_url: str = ""
+    # the SNS topic domain events are published to (the local platform makes one on moto); empty: kept in the outbox
+    events_topic_arn: str = ""
+    # the apps' web address: links in notifications (a walk's report card, a booking)
+    app_base_url: str = "https://app.dogwalk.example"
+    # the sender of notification emails (a verified SES identity; `make run` verifies it on moto)
+    notifications_from_email: str = "DogWalk <notifications@dogwalk.example>"
+    # the SNS platform applications push goes through (FCM HTTP v1; APNs token-based, APNS or APNS_SANDBOX);
+    # `make run` makes both on moto; empty: devices are kept, push is skipped
+    push_fcm_application_arn: str = ""
+    push_apns_application_arn: str = ""
     jwt_issuer: str = "https://api.dogwalk.local"
     jwt_audience: str = "dogwalk-apps"
     access_token_ttl_s: int = 900

@@ -6,6 +6,8 @@ subsegments at a price of about 250 ms of cold start, so `DOGWALK_TRACING=powert
 
 from __future__ import annotations
 
+import functools
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +40,15 @@ def tracer() -> Any:
 def instrument(handler: Callable[..., Any], correlation_id_path: str | None = None) -> Callable[..., Any]:
     """Every function's entry point: Logger context (and correlation id), EMF metrics flushed at the
     end, and Tracer subsegments when `DOGWALK_TRACING=powertools`."""
-    wrapped = metrics.log_metrics(handler, capture_cold_start_metric=True)
+
+    @functools.wraps(handler)
+    def fresh(event: Any, context: Any) -> Any:
+        outbox = sys.modules.get("dogwalk.outbox")  # loaded only by functions that record events
+        if outbox is not None:
+            outbox.forget()  # a previous invocation's ids are not this one's to publish
+        return handler(event, context)
+
+    wrapped = metrics.log_metrics(fresh, capture_cold_start_metric=True)
     if settings().tracing == "powertools":
         wrapped = tracer().capture_lambda_handler(wrapped)
     # log_event off whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry tokens and passwords

@@ -78,6 +78,9 @@ class QueueConsumer(Function):
     queue: str = ""
     batch_size: int = 10
     max_receive_count: int = 5
+    # the domain events this queue takes from the events topic (an SNS subscription filtering on
+    # `event_type`, raw message delivery); ("*",) all of them; () none: the queue is fed otherwise
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,17 @@ SIGNING_KEYS_WRITE = "signing_keys_write"
 PAYMENTS = "payments"
 # pushing to live-view WebSocket connections (execute-api:ManageConnections on the WebSocket API)
 WEBSOCKET_PUSH = "websocket_push"
+# publishing domain events to the events topic (sns:Publish on it): the relay, and the endpoints
+# that publish what they recorded right after their commit
+EVENTS = "events"
+# sending notifications: SES email, SNS SMS and mobile push (platform endpoints), and the devices' endpoints
+NOTIFY = "notify"
 
 # Hashing a password (Argon2id, 19 MiB) is CPU-bound: Lambda's CPU grows with memory.
 _HASHING_MB = 1024
 _AUTH = frozenset({DATABASE, CACHE, SIGNING_KEYS_READ})
 _DATA = frozenset({DATABASE, CACHE})
+_NOTIFY = frozenset({DATABASE, NOTIFY})
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -330,7 +339,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=ADMIN,
         summary="Approve or reject a pending walker; recorded and notified",
         tag="Admin",
-        uses=_DATA,
+        uses=_DATA | {EVENTS},
     ),
     Endpoint(
         name="quote_booking",
@@ -351,7 +360,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tag="Bookings",
         idempotent=True,
         timeout_s=30,
-        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+        uses=frozenset({DATABASE, CACHE, PAYMENTS, EVENTS}),
     ),
     Endpoint(
         name="get_booking",
@@ -387,7 +396,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=WALKER,
         summary="Accept a request (409 booking_conflict if it overlaps an accepted walk)",
         tag="Bookings",
-        uses=_DATA,
+        uses=_DATA | {EVENTS},
     ),
     Endpoint(
         name="decline_booking",
@@ -396,7 +405,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=WALKER,
         summary="Decline a request; the hold on the owner's card is released",
         tag="Bookings",
-        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+        uses=frozenset({DATABASE, CACHE, PAYMENTS, EVENTS}),
     ),
     Endpoint(
         name="cancel_booking",
@@ -407,7 +416,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tag="Bookings",
         idempotent=True,
         timeout_s=30,
-        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+        uses=frozenset({DATABASE, CACHE, PAYMENTS, EVENTS}),
     ),
     Endpoint(
         name="start_booking",
@@ -416,7 +425,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=WALKER,
         summary="Start the walk (from 15 minutes before); its id and MQTT topic",
         tag="Bookings",
-        uses=_DATA,
+        uses=_DATA | {EVENTS},
     ),
     Endpoint(
         name="complete_booking",
@@ -427,7 +436,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tag="Bookings",
         idempotent=True,
         timeout_s=30,
-        uses=frozenset({DATABASE, CACHE, PAYMENTS, WEBSOCKET_PUSH}),
+        uses=frozenset({DATABASE, CACHE, PAYMENTS, WEBSOCKET_PUSH, EVENTS}),
     ),
     Endpoint(
         name="review_booking",
@@ -437,7 +446,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=OWNER,
         summary="Review a completed walk, once",
         tag="Bookings",
-        uses=_DATA,
+        uses=_DATA | {EVENTS},
     ),
     Endpoint(
         name="tip_booking",
@@ -449,7 +458,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tag="Bookings",
         idempotent=True,
         timeout_s=30,
-        uses=frozenset({DATABASE, CACHE, PAYMENTS}),
+        uses=frozenset({DATABASE, CACHE, PAYMENTS, EVENTS}),
     ),
     Endpoint(
         name="get_walk",
@@ -514,7 +523,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         path="/v1/payments/webhook",
         summary="The payment gateway's signed events; each applied once",
         tag="Payments",
-        uses=frozenset({DATABASE, PAYMENTS}),
+        uses=frozenset({DATABASE, PAYMENTS, EVENTS}),
     ),
     Endpoint(
         name="get_earnings",
@@ -523,6 +532,63 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=WALKER,
         summary="Your earnings: pending, available, paid out, and the payouts",
         tag="Walkers",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="register_device",
+        method="POST",
+        path="/v1/notifications/devices",
+        status_code=201,
+        roles=ANY_USER,
+        summary="Register this device for push (FCM or APNs); a token moves to its latest user",
+        tag="Notifications",
+        uses=frozenset({DATABASE, CACHE, NOTIFY}),
+    ),
+    Endpoint(
+        name="delete_device",
+        method="DELETE",
+        path="/v1/notifications/devices/{device_id}",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Stop pushing to one of your devices",
+        tag="Notifications",
+        uses=frozenset({DATABASE, CACHE, NOTIFY}),
+    ),
+    Endpoint(
+        name="get_notification_preferences",
+        method="GET",
+        path="/v1/notifications/preferences",
+        roles=ANY_USER,
+        summary="Your channels per event type and your quiet hours",
+        tag="Notifications",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="put_notification_preferences",
+        method="PUT",
+        path="/v1/notifications/preferences",
+        roles=ANY_USER,
+        summary="Choose channels per event type and quiet hours (push and SMS wait for their end)",
+        tag="Notifications",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="list_notifications",
+        method="GET",
+        path="/v1/notifications",
+        roles=ANY_USER,
+        summary="Your in-app inbox, newest first",
+        tag="Notifications",
+        uses=_DATA,
+    ),
+    Endpoint(
+        name="read_notification",
+        method="POST",
+        path="/v1/notifications/{notification_id}/read",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Mark a notification read",
+        tag="Notifications",
         uses=_DATA,
     ),
     Endpoint(
@@ -559,6 +625,10 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(name="expire_bookings", every_s=300, timeout_s=120, uses=frozenset({DATABASE, PAYMENTS})),
     # each walker's available balance (earned more than 48 h ago), once a week
     Schedule(name="pay_out_walkers", every_s=7 * 24 * 3600, timeout_s=300, uses=frozenset({DATABASE})),
+    # the outbox relay's guarantee: whatever was not published right after its commit goes out now
+    Schedule(name="relay_outbox", every_s=60, timeout_s=60, uses=frozenset({DATABASE, EVENTS})),
+    # push and SMS held back by quiet hours go out when the hours end
+    Schedule(name="send_delayed_notifications", every_s=60, timeout_s=60, uses=_NOTIFY),
     # walk points: next months' partitions made, those past the retention period dropped
     Schedule(name="maintain_walk_points", every_s=24 * 3600, timeout_s=120, uses=frozenset({DATABASE})),
     # a new signing key every 30 days; the previous one keeps verifying until its tokens expire
@@ -570,7 +640,14 @@ SCHEDULES: tuple[Schedule, ...] = (
 )
 # Walker phones publish GPS and walk events over MQTT; an IoT rule queues them for the ingest.
 WALK_MESSAGES_QUEUE = "walk-messages"
+# Domain events fan out from the events topic to one queue per channel; SMS only for the events
+# that warrant a text message.
+SMS_EVENTS = ("booking.accepted", "booking.cancelled", "walk.started")
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
+    QueueConsumer(name="notify_inbox", queue="notifications-inbox", events=("*",), uses=frozenset({DATABASE})),
+    QueueConsumer(name="notify_push", queue="notifications-push", events=("*",), uses=_NOTIFY),
+    QueueConsumer(name="notify_email", queue="notifications-email", events=("*",), uses=_NOTIFY),
+    QueueConsumer(name="notify_sms", queue="notifications-sms", events=SMS_EVENTS, uses=_NOTIFY),
     QueueConsumer(
         name="ingest_walk_messages",
         queue=WALK_MESSAGES_QUEUE,

@@ -1,0 +1,195 @@
+"""What each domain event says to its recipient: a title, a plain text, an HTML email body and a
+link into the app. Names, dogs and times are looked up when the notification is written (the
+event carries ids); times are the walk's local time, in its walker's timezone.
+
+Templates are `string.Template`s: a dozen short sentences do not need Jinja2 in the Lambda layer.
+Every value that came from a user is escaped in the HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+from string import Template
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dogwalk import db
+from dogwalk.config import settings
+
+# event type (or type/variant) → title, text; the variants: who hears of a cancellation, what a
+# verification decided, what a refund was of
+TEXTS: dict[str, tuple[str, str]] = {
+    "booking.requested": ("New walk request", "$owner asked you to walk $dogs on $when."),
+    "booking.accepted": ("Walk confirmed", "$walker accepted your walk for $dogs on $when."),
+    "booking.declined": (
+        "Walk request declined",
+        "$walker can't walk $dogs on $when. The hold on your card is released.",
+    ),
+    "booking.expired": (
+        "Walk request expired",
+        "$walker didn't answer your request for $dogs on $when in time. The hold on your card is released.",
+    ),
+    "booking.cancelled/owner": ("Walk cancelled", "$walker cancelled the walk for $dogs on $when.$reason"),
+    "booking.cancelled/walker": ("Walk cancelled", "$owner cancelled the walk for $dogs on $when.$reason"),
+    "walk.started": ("Walk started", "$walker is walking $dogs now. Follow along live in the app."),
+    "walk.completed": ("Walk completed", "$walker finished walking $dogs. See the report card: $link"),
+    "payment.captured": ("Payment charged", "We charged $amount for the walk of $dogs on $when ($why)."),
+    "payment.refunded": (
+        "Refund on its way",
+        "We refunded $amount for the walk of $dogs on $when. It can take 5-10 days to show on your statement.",
+    ),
+    "payment.refunded/tip": (
+        "Refund on its way",
+        "We refunded $amount of your tip for the walk of $dogs on $when."
+        " It can take 5-10 days to show on your statement.",
+    ),
+    "payout.sent": ("Payout sent", "Your earnings of $amount for $period are on their way to your bank account."),
+    "tip.received": ("You got a tip", "$owner tipped you $amount for walking $dogs on $when."),
+    "review.received": ("New review", "$owner rated your walk with $dogs $rating out of 5."),
+    "verification.decided/verified": (
+        "You're verified",
+        "Your documents were approved: owners can now find and book you.",
+    ),
+    "verification.decided/rejected": (
+        "Verification not approved",
+        "Your verification was not approved.$reason You can send new documents in the app.",
+    ),
+}
+LINK_LABELS = {"walk.completed": "See the report card"}
+WHY_CHARGED = {"walk completed": "the walk is done", "late cancellation": "a late cancellation"}
+
+_EMAIL = Template("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>$title</title></head>
+<body style="margin:0;padding:24px;background:#f6f6f4;font-family:-apple-system,Segoe UI,Roboto,sans-serif;color:#222">
+<div style="max-width:520px;margin:0 auto;background:#fff;border-radius:8px;padding:24px">
+<h1 style="font-size:20px;margin:0 0 12px">$title</h1>
+<p style="font-size:16px;line-height:1.5;margin:0 0 20px">$text</p>
+<p style="margin:0 0 20px"><a href="$link" style="background:#2f6f4f;color:#fff;padding:10px 16px;border-radius:6px;\
+text-decoration:none">$label</a></p>
+<p style="font-size:12px;color:#777;margin:0">You get this email because of your DogWalk notification settings;\
+ change them in the app.</p>
+</div></body></html>
+""")
+_EMAIL_FOOTER = "You get this email because of your DogWalk notification settings; change them in the app."
+
+
+@dataclass(frozen=True)
+class Text:
+    title: str
+    body: str
+    link: str
+    link_label: str = "Open in DogWalk"
+    # for the inbox row and the push payload: string values only (FCM's data must be strings)
+    data: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def email_text(self) -> str:
+        return f"{self.body}\n\n{self.link_label}: {self.link}\n\n--\n{_EMAIL_FOOTER}\n"
+
+    @property
+    def email_html(self) -> str:
+        escape = html.escape
+        return _EMAIL.substitute(title=escape(self.title), text=escape(self.body), link=escape(self.link),
+                                 label=escape(self.link_label))  # fmt: skip
+
+
+def render(event_type: str, recipient_role: str | None, payload: dict[str, Any], event_id: str) -> Text:
+    """The notification of one event for its recipient."""
+    with db.transaction() as conn:
+        facts = _facts(conn, payload)
+    key = _variant(event_type, recipient_role, payload)
+    title, template = TEXTS[key]
+    base = settings().app_base_url.rstrip("/")
+    link = _link(event_type, payload, facts, base)
+    values = {**facts, "link": link, **_details(payload, facts)}
+    data = {"event_id": event_id, "event_type": event_type, "link": link}
+    for name in ("booking_id", "walk_id", "payout_id"):
+        value = payload.get(name) or facts.get(name)
+        if value:
+            data[name] = str(value)
+    return Text(title, Template(template).safe_substitute(values), link, LINK_LABELS.get(event_type, "Open in DogWalk"),
+                data)  # fmt: skip
+
+
+def _variant(event_type: str, recipient_role: str | None, payload: dict[str, Any]) -> str:
+    if event_type == "booking.cancelled":
+        return f"{event_type}/{'walker' if recipient_role == 'walker' else 'owner'}"
+    if event_type == "verification.decided":
+        return f"{event_type}/{'verified' if payload.get('status') == 'verified' else 'rejected'}"
+    if event_type == "payment.refunded" and payload.get("tip"):
+        return f"{event_type}/tip"
+    return event_type
+
+
+def _link(event_type: str, payload: dict[str, Any], facts: dict[str, Any], base: str) -> str:
+    if event_type == "walk.completed" and facts.get("walk_id"):
+        return f"{base}/walks/{facts['walk_id']}/report"
+    if event_type in ("walk.started", "walk.completed") and facts.get("walk_id"):
+        return f"{base}/walks/{facts['walk_id']}"
+    if payload.get("booking_id"):
+        return f"{base}/bookings/{payload['booking_id']}"
+    if event_type == "payout.sent":
+        return f"{base}/earnings"
+    if event_type == "verification.decided":
+        return f"{base}/profile"
+    return base
+
+
+def _details(payload: dict[str, Any], facts: dict[str, Any]) -> dict[str, str]:
+    reason = payload.get("reason")
+    currency = payload.get("currency") or facts.get("currency") or "USD"
+    return {
+        "amount": money(int(payload.get("amount_cents") or 0), str(currency)),
+        "why": WHY_CHARGED.get(str(reason), str(reason or "the walk")),
+        "reason": f" Reason: {reason}." if reason else "",
+        "period": str(payload.get("period", "")),
+        "rating": str(payload.get("rating", "")),
+    }
+
+
+_BOOKING = """
+    SELECT b.id::text, b.start_ts, b.currency, o.name AS owner, w.name AS walker, p.timezone,
+           (SELECT id::text FROM walks WHERE booking_id = b.id) AS walk_id,
+           coalesce(array_agg(d.name ORDER BY d.name) FILTER (WHERE d.name IS NOT NULL), '{}') AS dog_names
+      FROM bookings b JOIN users o ON o.id = b.owner_id JOIN users w ON w.id = b.walker_id
+      LEFT JOIN walker_profiles p ON p.user_id = b.walker_id
+      LEFT JOIN booking_dogs bd ON bd.booking_id = b.id LEFT JOIN dogs d ON d.id = bd.dog_id
+     WHERE b.id = %s
+     GROUP BY b.id, o.name, w.name, p.timezone
+"""
+
+
+def _facts(conn: db.Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    """Names, dogs, the walk's local time and the walk id of the event's booking (if it names one)."""
+    booking_id = payload.get("booking_id")
+    row = conn.execute(_BOOKING, (booking_id,)).fetchone() if booking_id else None
+    if row is None:
+        return {"owner": "Your owner", "walker": "Your walker", "dogs": "your dog", "when": "the booked day"}
+    return {
+        "owner": row["owner"],
+        "walker": row["walker"],
+        "dogs": dog_list(row["dog_names"]),
+        "when": local_time(row["start_ts"], row["timezone"] or "UTC"),
+        "walk_id": row["walk_id"],
+        "currency": row["currency"],
+    }
+
+
+def dog_list(names: list[str]) -> str:
+    if not names:
+        return "your dog"
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
+
+
+def money(cents: int, currency: str) -> str:
+    amount = f"{abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+    return f"${amount}" if currency == "USD" else f"{amount} {currency}"
