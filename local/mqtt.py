@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -33,7 +33,7 @@ from amqtt.session import Session
 
 from dogwalk import devices
 from dogwalk.errors import Forbidden, Unauthorized
-from local.services import ensure_port_free
+from local.services import ensure_port_free, serve_on_own_loop
 
 INTERNAL_USERNAME = "dogwalk-internal"
 POLICY_REFRESH_S = 60.0
@@ -198,30 +198,14 @@ class MqttBroker:
 
     def start(self) -> str:
         ensure_port_free(self.port, "the MQTT broker", "DOGWALK_MQTT_PORT")
-        started: Future[None] = Future()
 
-        def run() -> None:
+        async def boot() -> None:
             from amqtt.broker import Broker
 
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            self._loop = loop
+            self._broker = Broker(self.config())
+            await self._broker.start()
 
-            async def boot() -> None:
-                self._broker = Broker(self.config())
-                await self._broker.start()
-
-            try:
-                loop.run_until_complete(boot())
-            except BaseException as exc:  # reported to the starting thread
-                started.set_exception(exc)
-                return
-            started.set_result(None)
-            loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="mqtt-broker", daemon=True)
-        self._thread.start()
-        started.result(timeout=30)
+        self._loop, self._thread = serve_on_own_loop("mqtt-broker", boot)
         return self.url
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ redis-server. Both keep their data in the folder they are given, so it survives 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -14,7 +15,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +278,28 @@ class LocalStripe:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def serve_on_own_loop(
+    name: str, boot: Callable[[], Coroutine[Any, Any, None]]
+) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+    """Run an asyncio server on a thread and event loop of its own: `boot()` starts it there; this
+    returns once it has (its failure raised here, in the starting thread), and the loop runs on
+    until stopped (`loop.call_soon_threadsafe(loop.stop)`)."""
+    started: Future[asyncio.AbstractEventLoop] = Future()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(boot())
+        except BaseException as exc:  # reported to the starting thread
+            started.set_exception(exc)
+            return
+        started.set_result(loop)
+        loop.run_forever()
+        loop.close()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return started.result(timeout=30), thread

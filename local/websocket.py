@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +41,7 @@ from aiohttp import WSMsgType, web
 
 from dogwalk import registry
 from local import runtime
-from local.services import ensure_port_free
+from local.services import ensure_port_free, serve_on_own_loop
 
 STAGE = "v1"
 PATH = f"/{STAGE}/ws"
@@ -200,30 +200,13 @@ class WebSocketGateway:
 
     def start(self) -> str:
         ensure_port_free(self.port, "the WebSocket API", "DOGWALK_WS_PORT")
-        started: Future[None] = Future()
 
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            self._loop = loop
+        async def boot() -> None:
+            self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
-            async def boot() -> None:
-                self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-                await self._runner.setup()
-                await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-            try:
-                loop.run_until_complete(boot())
-            except BaseException as exc:  # reported to the starting thread
-                started.set_exception(exc)
-                return
-            started.set_result(None)
-            loop.run_forever()
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="websocket-api", daemon=True)
-        self._thread.start()
-        started.result(timeout=30)
+        self._loop, self._thread = serve_on_own_loop("websocket-api", boot)
         return self.url
 
     def stop(self) -> None:
