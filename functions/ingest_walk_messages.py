@@ -34,7 +34,10 @@ def ingest_walk_messages(event: dict[str, Any], context: LambdaContext) -> dict[
         except ValueError:
             matched = None
         if matched is None:
-            logger.warning("dropped a message without a walk topic", extra={"message_id": message_id})
+            logger.warning(
+                "dropped a message without a walk topic",
+                extra={"message_id": message_id, "reason": "no_walk_topic", "dropped": 1},
+            )
             metrics.add_metric(name="WalkMessagesMalformed", unit="Count", value=1)
             continue
         walks[matched.group(1)].append((message_id, matched.group(2), message))
@@ -67,8 +70,14 @@ def ingest_walk_messages(event: dict[str, Any], context: LambdaContext) -> dict[
                 failed.update(message_id for message_id, _, _ in walks[walk_id])
     for walk_id, outcome in outcomes.items():
         if outcome is None:
-            logger.warning("messages for an unknown walk dropped", extra={"walk_id": walk_id})
+            logger.warning(
+                "messages for an unknown walk dropped",
+                extra={"walk_id": walk_id, "reason": "unknown_walk", "dropped": len(walks[walk_id])},
+            )
             continue
+        # one line per reason, for the saved query "ingest drops by reason"
+        for reason, count in sorted(outcome.dropped.items()):
+            logger.info("walk points dropped", extra={"walk_id": walk_id, "reason": reason, "dropped": count})
         metrics.add_metric(name="WalkPointsAccepted", unit="Count", value=len(outcome.accepted))
         metrics.add_metric(name="WalkPointsDropped", unit="Count", value=sum(outcome.dropped.values()))
         live.publish(walk_id, tracking.live_messages(outcome))

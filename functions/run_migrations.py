@@ -5,20 +5,24 @@ runs it on deploy (a custom resource) before new code takes traffic; `make run` 
 import os
 from typing import Any
 
-import psycopg
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dogwalk import accounts, migrations, signing_keys
-from dogwalk.config import settings
+from dogwalk import accounts, db, migrations, signing_keys
 from dogwalk.observability import instrument, logger
 
 
 def run_migrations(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("RequestType") == "Delete":  # removing the stack keeps the data
         return {"PhysicalResourceId": event.get("PhysicalResourceId", "migrations")}
-    with psycopg.connect(settings().database_url, autocommit=True) as conn:
-        applied = migrations.apply(conn)
+    with db.connect(autocommit=True) as conn:
+        # a secondary region's cluster of the global database is read-only: the primary region's
+        # deploy migrates, and the schema reaches this region by replication
+        read_only = conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+        applied = [] if read_only else migrations.apply(conn)
     signing_keys.ensure_signing_key()
+    if read_only:
+        logger.info("read-only database (a secondary region): migrations left to the primary region")
+        return {"PhysicalResourceId": "migrations", "Data": {"Applied": ""}}
     admin_email, admin_password = os.environ.get("DOGWALK_ADMIN_EMAIL"), os.environ.get("DOGWALK_ADMIN_PASSWORD")
     if admin_email and admin_password:
         accounts.ensure_operator_admin(admin_email, admin_password)

@@ -63,6 +63,10 @@ class DeviceAuthentication(Construct):
                 default_authorizer_name=self.authorizer.ref,
                 allow_authorizer_override=False,
             ),
+            # TLS 1.3 preferred, 1.2 the oldest accepted (the default for new configurations, made explicit)
+            tls_config=iot.CfnDomainConfiguration.TlsConfigProperty(
+                security_policy="IoTSecurityPolicy_TLS13_1_2_2022_10"
+            ),
             domain_configuration_status="ENABLED",
         )
         # the name to describe for the MQTT hostname (the stack's `DeviceDomainConfigurationName` output)

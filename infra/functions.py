@@ -22,6 +22,7 @@ from infra.signing_keys import SigningKeys
 from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
 
 if TYPE_CHECKING:
+    from infra.data import DataTier
     from infra.notifications import Notifications
     from infra.websocket import LiveUpdates
 
@@ -84,8 +85,10 @@ class FunctionFactory(Construct):
         payments: PaymentsSecret,
         websocket: LiveUpdates | None = None,
         notifications: Notifications | None = None,
+        data: DataTier | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.data = data
         self.deployment = deployment
         self.signing_keys = signing_keys
         self.payments = payments
@@ -109,6 +112,8 @@ class FunctionFactory(Construct):
         )
         # one asset for every handler module: each function differs only by its handler
         self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+        # every function made here, by registry name, with its declaration (dashboards, alarms, queries)
+        self.created: dict[str, tuple[registry.Function, lambda_.Function]] = {}
 
     def environment(self, declaration: registry.Function) -> dict[str, str]:
         """Settings every function needs, plus the endpoints of the adapters it declares."""
@@ -118,6 +123,8 @@ class FunctionFactory(Construct):
             environment[names["database_url"]] = self.deployment.database_url
         if registry.CACHE in declaration.uses:
             environment[names["redis_url"]] = self.deployment.redis_url
+        if self.data is not None:  # the region's RDS Proxy and cache instead of the context's URLs
+            environment.update(self.data.function_environment(declaration.uses))
         if self.signing_keys.used_by(declaration.uses):
             environment[names["signing_key_secret_id"]] = self.signing_keys.secret_name
         if self.payments.used_by(declaration.uses):
@@ -162,7 +169,10 @@ class FunctionFactory(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
             environment=self.environment(declaration),
+            **(self.data.placement(declaration.uses) if self.data is not None else {}),
         )
+        if self.data is not None:
+            self.data.grant(function, declaration.uses)
         self.signing_keys.grant(function, declaration.uses)
         self.payments.grant(function, declaration.uses)
         if self.websocket is not None:
@@ -179,4 +189,5 @@ class FunctionFactory(Construct):
             wildcards += self.notifications.wildcard_reasons(declaration.uses)
         acknowledge(role, "IAM5[Resource::*]", "; ".join(wildcards))
         acknowledge(function, "L1", "Python 3.12 is the platform's chosen runtime: the layer is built for it")
+        self.created[declaration.name] = (declaration, function)
         return function

@@ -6,6 +6,7 @@ import hashlib
 from typing import cast
 
 from aws_cdk import CustomResource, FileSystem, RemovalPolicy, Stack, custom_resources
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -56,6 +57,19 @@ class Migrations(Construct):
             provider,
             f"IAM4[Policy::{BASIC_EXECUTION_ROLE}]",
             "CDK's custom-resource framework function; AWS's minimal Lambda logging policy",
+        )
+        # X-Ray on CDK's framework function too, like on every function of the platform
+        framework = cast(lambda_.Function, provider.node.find_child("framework-onEvent"))
+        cast(
+            lambda_.CfnFunction, framework.node.default_child
+        ).tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        framework.add_to_role_policy(
+            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+        )
+        acknowledge(
+            provider,
+            "IAM5[Resource::*]",
+            "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions",
         )
         stack = Stack.of(self)
         migrator_id = stack.resolve(stack.get_logical_id(cast(lambda_.CfnFunction, migrator.node.default_child)))

@@ -13,11 +13,16 @@ from constructs import Construct
 from dogwalk import registry
 from infra.alarms import OperationsAlarms
 from infra.api import Api
+from infra.canary import CanaryDeployments
+from infra.data import DataTier
 from infra.deployment import Deployment
 from infra.devices import DeviceAuthentication
+from infra.edge import Edge, EdgeSettings
+from infra.environments import apply_environment
 from infra.functions import FunctionFactory
 from infra.migrations import Migrations
 from infra.notifications import Notifications
+from infra.observability import Observability, api_server_error_alarm_name
 from infra.payments import PaymentsSecret
 from infra.queues import Queues
 from infra.schedules import ScheduledJobs
@@ -47,6 +52,7 @@ class RegionalStack(Stack):
         topic_rules: Sequence[registry.TopicRule] = registry.TOPIC_RULES,
         websocket_routes: Sequence[registry.WebSocketRoute] = registry.WEBSOCKET_ROUTES,
         device_authorizer: registry.Function | None = registry.DEVICE_AUTHORIZER,
+        edge: EdgeSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -57,6 +63,8 @@ class RegionalStack(Stack):
         # before the functions too: those that publish or notify need the topic and the sender
         self.notifications = Notifications(self, "Notifications", deployment=deployment)
         self.alarms = OperationsAlarms(self, "Alarms", stage=deployment.stage)
+        # network, Aurora, RDS Proxy, Valkey and backups: one nested stack (one resource here)
+        self.data = DataTier(self, "Data", deployment=deployment, is_primary=self.region == deployment.primary_region)
         factory = FunctionFactory(
             self,
             "Functions",
@@ -65,6 +73,7 @@ class RegionalStack(Stack):
             payments=payments,
             websocket=self.websocket,
             notifications=self.notifications,
+            data=self.data,
         )
         self.migrations = Migrations(
             self, "Migrations", migrator=factory.create(migrator), log_retention=deployment.log_retention
@@ -81,13 +90,25 @@ class RegionalStack(Stack):
         # API Gateway rejects an authorizer that no method uses
         needs_authorizer = any(not endpoint.public for endpoint in endpoints)
         authorizer_function = after_migrations(authorizer) if needs_authorizer else None
+        # the API invokes each endpoint function's `live` alias, which CodeDeploy shifts (a nested stack)
+        self.canary = (
+            CanaryDeployments(
+                self,
+                "Canary",
+                stage=deployment.stage,
+                functions=self.functions,
+                api_server_error_alarm_name=api_server_error_alarm_name(self.alarms.alarm_name_prefix),
+            )
+            if endpoints
+            else None
+        )
         if endpoints:
             self.api: Api | None = Api(
                 self,
                 "Api",
                 deployment=deployment,
                 endpoints=endpoints,
-                functions=self.functions,
+                functions=self.canary.aliases if self.canary is not None else self.functions,
                 authorizer=authorizer_function,
             )
         else:
@@ -111,7 +132,7 @@ class RegionalStack(Stack):
                 self,
                 "WebSocketUrl",
                 value=self.websocket.url,
-                description="The live view: wss://{api}.execute-api.{region}.amazonaws.com/v1?token=<access token>",
+                description="The live view's execute-api URL; apps use wss://ws.<domain>/v1/ws?token=<access token>",
             )
             # API Gateway writes a WebSocket stage's logs with the account's CloudWatch role, which
             # the REST API sets (AWS::ApiGateway::Account): the stage must not be created before it
@@ -130,10 +151,41 @@ class RegionalStack(Stack):
             )
         else:
             self.devices = None
+        # custom domains, regional DNS names and WAF, in a nested stack (infra/edge.py)
+        self.edge = (
+            Edge(
+                self,
+                "Edge",
+                settings=edge,
+                stage=deployment.stage,
+                log_retention=deployment.log_retention,
+                rest_api=self.api.rest_api,
+                websocket=self.websocket,
+                device_authorizer_name=self.devices.authorizer.ref if self.devices is not None else None,
+            )
+            if edge is not None and self.api is not None
+            else None
+        )
+        # last: the dashboard finds the database wherever it is; a nested stack (infra/observability.py)
+        self.observability = Observability(
+            self,
+            "Observability",
+            stage=deployment.stage,
+            functions=factory.created,
+            api_name=self.api.rest_api.rest_api_name if self.api is not None else None,
+            api_access_logs=self.api.access_logs if self.api is not None else None,
+            queues=self.queues.queues,
+            dead_letter_queues=self.queues.dead_letter_queues,
+            topic=self.alarms.topic,
+            alarm_name_prefix=self.alarms.alarm_name_prefix,
+        )
+        if self.canary is not None:  # its rollback alarms include the API's 5xx alarm
+            self.canary.add_dependency(self.observability)
 
 
 def regional_stacks(app: App) -> list[RegionalStack]:
     """The app's stacks: the platform in the primary and in the secondary region."""
+    apply_environment(app)
     deployment = Deployment.from_context(app.node)
     Tags.of(app).add("project", "dogwalk")
     Tags.of(app).add("stage", deployment.stage)
@@ -144,6 +196,7 @@ def regional_stacks(app: App) -> list[RegionalStack]:
             app,
             f"DogWalk-{deployment.stage}-{role}",
             deployment=deployment,
+            edge=EdgeSettings.from_context(app.node),
             env=Environment(account=account, region=region),
             description=f"DogWalk platform, {deployment.stage}, {role} region ({region})",
         )

@@ -21,10 +21,9 @@ from infra.compliance import acknowledge, finding_text
 from infra.deployment import Deployment
 from infra.functions import pascal_case, role_of
 
-# The API's only stage. API.md promises `/v1/ws?token=<access token>`: that path exists once a
-# custom domain maps `v1/ws` (API mapping key) to this stage — a later issue, with the ACM
-# certificates. Until then the URL is the execute-api one, wss://{api}.execute-api.{region}.amazonaws.com/v1
-# (the stack's `WebSocketUrl` output), and clients append `?token=<access token>` to it.
+# The API's only stage. API.md promises `/v1/ws?token=<access token>`: the custom domains
+# (infra/edge.py) map `v1/ws` to this stage, so apps use wss://ws.<domain>/v1/ws; the execute-api
+# URL, wss://{api}.execute-api.{region}.amazonaws.com/v1, stays the stack's `WebSocketUrl` output.
 STAGE_NAME = "v1"
 # `{"action": "subscribe", "walk_id": ...}` goes to the route named `subscribe`
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"

@@ -33,6 +33,7 @@ from stack_template import StackTemplate, Synthesized
 from dogwalk import registry
 from infra.compliance import add_checks
 from infra.deployment import Deployment
+from infra.failover import global_stack
 from infra.stack import RegionalStack, regional_stacks
 
 
@@ -41,6 +42,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = unbundled_app(outdir=str(outdir))
     primary, secondary = regional_stacks(app)
+    global_stack(app, [primary, secondary])
     deployment = Deployment.from_context(app.node)
     RegionalStack(
         app,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from stack_template import StackTemplate, referenced_ids
+from nested_stacks import nested
+from stack_template import StackTemplate, Synthesized, referenced_ids
 
 from dogwalk import registry
 from infra.deployment import Deployment
@@ -21,14 +22,17 @@ def test_every_endpoint_has_its_method_and_path(regional: list[StackTemplate]) -
         assert set(template.api_methods()) == {(endpoint.method, endpoint.path) for endpoint in registry.ENDPOINTS}
 
 
-def test_each_method_proxies_to_its_own_function(primary: StackTemplate) -> None:
+def test_each_method_proxies_to_its_own_function(primary: StackTemplate, synthesized: Synthesized) -> None:
+    # through the function's `live` alias, in the canary nested stack (test_deployments.py)
+    canary = nested(synthesized, synthesized.primary, "Canary")
     functions = primary.python_functions()
     methods = primary.api_methods()
     for endpoint in registry.ENDPOINTS:
         integration = methods[(endpoint.method, endpoint.path)]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         assert integration["IntegrationHttpMethod"] == "POST"
-        targets = referenced_ids(integration["Uri"]) & set(primary.of_type("AWS::Lambda::Function"))
+        [alias] = canary.output_target(integration["Uri"])
+        targets = canary.parameter_source(canary.template.properties(alias)["FunctionName"])
         assert targets == {functions[endpoint.name]}
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 from stack_template import LAMBDA, StackTemplate
 
 from dogwalk import registry
@@ -89,23 +91,15 @@ def test_environment_names_only_the_adapters_a_function_uses(
             assert variables[ENV["signing_key_secret_id"]] == f"dogwalk/{synthesized_deployment.stage}/jwt-signing-keys"
 
 
-def test_database_and_cache_placeholders_come_from_the_context(
-    primary: StackTemplate, synthesized_deployment: Deployment
-) -> None:
-    Template.from_json(primary.template).has_resource_properties(
-        LAMBDA,
-        {
-            "Handler": "get_health.lambda_handler",
-            "Environment": {
-                "Variables": Match.object_like(
-                    {
-                        ENV["database_url"]: synthesized_deployment.database_url,
-                        ENV["redis_url"]: synthesized_deployment.redis_url,
-                    }
-                )
-            },
-        },
-    )
+def test_database_and_cache_endpoints_come_from_the_data_tier(primary: StackTemplate) -> None:
+    """The region's RDS Proxy and cache, with IAM auth (no password): the context's URLs no longer reach the cloud."""
+    variables = primary.properties(primary.python_functions()["get_health"])["Environment"]["Variables"]
+    database_url, redis_url = json.dumps(variables[ENV["database_url"]]), json.dumps(variables[ENV["redis_url"]])
+    assert database_url.startswith('{"Fn::Join": ["", ["postgresql://dogwalk@", {"Fn::GetAtt": ["DataNestedStack')
+    assert "RdsProxy" in database_url and database_url.endswith(':5432/dogwalk?sslmode=require"]]}')
+    assert redis_url.startswith('{"Fn::Join": ["", ["rediss://dogwalk-dev-app@", {"Fn::GetAtt": ["DataNestedStack')
+    assert variables[ENV["database_iam_auth_region"]] == "us-east-1"
+    assert variables[ENV["redis_iam_auth_cache"]] == "dogwalk-dev"
 
 
 def test_each_function_has_its_own_role_whose_grants_are_inline(regional: list[StackTemplate]) -> None:

@@ -114,6 +114,8 @@ def install_problem_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response:
+        # one line per refusal, for the saved Logs Insights queries (e.g. code = "payment_declined")
+        logger.info("request refused", extra={"status": exc.status, "code": exc.code})
         extra: dict[str, Any] = {"errors": exc.errors}
         if isinstance(exc, RateLimited):
             extra["retry_after_s"] = exc.retry_after_s

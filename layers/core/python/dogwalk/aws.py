@@ -18,6 +18,14 @@ def client(service: str) -> Any:
 
 
 @cache
+def regional_client(service: str, region: str) -> Any:
+    """A client of `service` in `region` (RDS and ElastiCache auth tokens are signed for one)."""
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=region)
+
+
+@cache
 def endpoint_client(service: str, endpoint_url: str) -> Any:
     """A client of an API at its own endpoint (the WebSocket API's management endpoint). Short
     timeouts and one retry: its callers push best effort and must not hold up their real work

@@ -17,6 +17,12 @@ class Settings:
     stage: str = "local"
     database_url: str = "postgresql://dogwalk@127.0.0.1:54329/dogwalk"
     redis_url: str = "redis://127.0.0.1:63799/0"
+    # the region whose RDS signs an IAM auth token as DATABASE_URL's password on every new connection
+    # (the cloud: the RDS Proxy requires IAM auth); empty: the URL's own password, if any (local)
+    database_iam_auth_region: str = ""
+    # the ElastiCache serverless cache whose IAM auth token is REDIS_URL's password on every new
+    # connection (the cloud: the cache's user authenticates with IAM); empty: no token (local)
+    redis_iam_auth_cache: str = ""
     # how long a request may wait for PostgreSQL or Redis before it answers 503
     dependency_timeout_s: float = 3.0
     signing_key_secret_id: str = "dogwalk/local/jwt-signing-keys"  # noqa: S105 - a name, not a secret

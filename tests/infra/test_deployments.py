@@ -1,0 +1,157 @@
+"""The deploy pipeline: migrations first, then each API function's `live` alias shifted by a CodeDeploy canary."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
+from nested_stacks import Nested, nested
+from stack_template import StackTemplate, Synthesized, referenced_ids
+
+from dogwalk import registry
+from infra.canary import ALIAS_NAME, configuration_fingerprint
+from infra.migrations import RESOURCE_TYPE
+
+pytestmark = pytest.mark.infra
+
+CANARY_CONFIG = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+
+
+@pytest.fixture(scope="module")
+def canaries(synthesized: Synthesized) -> list[Nested]:
+    return [nested(synthesized, name, "Canary") for name in (synthesized.primary, synthesized.secondary)]
+
+
+def aliases_by_function(stack: Nested) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Parent function logical id → (alias logical id, alias properties)."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for alias_id, alias in stack.template.of_type("AWS::Lambda::Alias").items():
+        [function_id] = stack.parameter_source(alias["Properties"]["FunctionName"])
+        assert function_id not in found
+        found[function_id] = (alias_id, alias["Properties"])
+    return found
+
+
+def test_every_endpoint_function_has_a_live_alias_on_a_version_of_itself(canaries: list[Nested]) -> None:
+    for stack in canaries:
+        functions = stack.parent.python_functions()
+        aliases = aliases_by_function(stack)
+        assert set(aliases) == {functions[endpoint.name] for endpoint in registry.ENDPOINTS}
+        for function_id, (_, alias) in aliases.items():
+            assert alias["Name"] == ALIAS_NAME
+            [version_id] = referenced_ids(alias["FunctionVersion"])
+            version = stack.template.properties(version_id)
+            assert stack.parameter_source(version["FunctionName"]) == {function_id}
+            # the fingerprint of code and configuration: a change replaces the version (a new one is published)
+            assert re.fullmatch(r"dogwalk \w+ [0-9a-f]{32}", version["Description"])
+
+
+def test_each_alias_is_shifted_by_a_canary_that_rolls_back_on_alarms(
+    canaries: list[Nested], synthesized: Synthesized
+) -> None:
+    stage = synthesized.deployment.stage
+    for stack in canaries:
+        groups = stack.template.of_type("AWS::CodeDeploy::DeploymentGroup")
+        assert len(groups) == len(registry.ENDPOINTS)
+        for function_id, (alias_id, _) in aliases_by_function(stack).items():
+            update = stack.template.resources[alias_id]["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+            [group_id] = referenced_ids(update["DeploymentGroupName"])
+            group = groups[group_id]["Properties"]
+            assert group["DeploymentConfigName"] == CANARY_CONFIG
+            assert group["DeploymentStyle"] == {
+                "DeploymentOption": "WITH_TRAFFIC_CONTROL",
+                "DeploymentType": "BLUE_GREEN",
+            }
+            rollback = group["AutoRollbackConfiguration"]
+            assert rollback["Enabled"] is True
+            assert "DEPLOYMENT_STOP_ON_ALARM" in rollback["Events"]
+            assert "DEPLOYMENT_FAILURE" in rollback["Events"]
+            assert group["AlarmConfiguration"]["Enabled"] is True
+            names = [alarm["Name"] for alarm in group["AlarmConfiguration"]["Alarms"]]
+            assert f"dogwalk-{stage}-api-5xx-rate" in names
+            [errors_id] = [next(iter(referenced_ids(name))) for name in names if isinstance(name, dict)]
+            errors = stack.template.properties(errors_id)
+            assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
+            dimensions = {dimension["Name"]: dimension["Value"] for dimension in errors["Dimensions"]}
+            assert stack.parameter_source(dimensions["FunctionName"]) == {function_id}
+            assert dimensions["Resource"]["Fn::Join"][1][1] == f":{ALIAS_NAME}"
+
+
+def test_the_api_5xx_alarm_exists_before_the_deployment_groups(
+    canaries: list[Nested], synthesized: Synthesized
+) -> None:
+    for stack in canaries:
+        observability = nested(
+            synthesized, next(n for n, t in synthesized.templates.items() if t is stack.parent), "Observability"
+        )
+        assert observability.resource_id in stack.parent.resources[stack.resource_id]["DependsOn"]
+        names = {
+            alarm["Properties"]["AlarmName"]
+            for alarm in observability.template.of_type("AWS::CloudWatch::Alarm").values()
+        }
+        assert f"dogwalk-{synthesized.deployment.stage}-api-5xx-rate" in names
+
+
+def test_api_methods_invoke_the_live_aliases(canaries: list[Nested]) -> None:
+    for stack in canaries:
+        template = stack.parent
+        alias_of = {alias_id: function_id for function_id, (alias_id, _) in aliases_by_function(stack).items()}
+        functions = template.python_functions()
+        methods = template.api_methods()
+        permissions = [permission["Properties"] for permission in template.of_type("AWS::Lambda::Permission").values()]
+        for endpoint in registry.ENDPOINTS:
+            uri = methods[(endpoint.method, endpoint.path)]["Integration"]["Uri"]
+            [alias_id] = stack.output_target(uri)
+            assert alias_of[alias_id] == functions[endpoint.name], endpoint.name
+            # API Gateway may invoke the alias (and not the unqualified function)
+            granted = [
+                permission
+                for permission in permissions
+                if permission["Principal"] == "apigateway.amazonaws.com"
+                and stack.output_target(permission["FunctionName"]) == {alias_id}
+            ]
+            assert len(granted) == 1, endpoint.name
+            assert not [
+                permission
+                for permission in permissions
+                if permission["Principal"] == "apigateway.amazonaws.com"
+                and referenced_ids(permission["FunctionName"]) == {functions[endpoint.name]}
+            ], endpoint.name
+
+
+def test_versions_are_published_only_after_the_migrations(canaries: list[Nested]) -> None:
+    """The canary stack reads every endpoint function's name: CloudFormation updates it (publishes versions and
+    shifts the aliases) only after those functions, and each function waits for the migrations custom resource."""
+    for stack in canaries:
+        migrations_id, _ = stack.parent.only(RESOURCE_TYPE)
+        sources = stack.parameter_source(stack.template.resources)
+        functions = set(stack.parent.python_functions().values())
+        assert sources and sources <= functions
+        for function_id in sources:
+            assert migrations_id in stack.parent.resources[function_id]["DependsOn"]
+
+
+def test_extras_stack_has_canaries_for_its_endpoints(synthesized: Synthesized, extras: StackTemplate) -> None:
+    from extra_declarations import EXTRAS_STACK
+
+    stack = nested(synthesized, EXTRAS_STACK, "Canary")
+    assert len(stack.template.of_type("AWS::Lambda::Alias")) == 3
+
+
+def test_the_version_fingerprint_follows_the_configuration() -> None:
+    stack = Stack(App(), "Fingerprint")
+    function = lambda_.Function(
+        stack,
+        "Function",
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context): pass"),
+    )
+    first = configuration_fingerprint(function, "code")
+    assert configuration_fingerprint(function, "code") == first
+    assert configuration_fingerprint(function, "other code") != first
+    function.add_environment("SETTING", "value")
+    assert configuration_fingerprint(function, "code") != first
