@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -54,10 +55,15 @@ class Api(Construct):
         endpoints: Sequence[registry.Endpoint],
         functions: Mapping[str, lambda_.IFunction],
         authorizer: lambda_.IFunction | None,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=deployment.log_retention, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "AccessLogs",
+            retention=deployment.log_retention,
+            encryption_key=log_key,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.rest_api = apigateway.RestApi(
             self,

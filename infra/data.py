@@ -111,6 +111,8 @@ class DataTier(NestedStack):
             "PostgresLogs",
             log_group_name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
             retention=deployment.log_retention,
+            # the data tier's key, whose policy lets CloudWatch Logs use it (infra/network.py)
+            encryption_key=self.key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         if is_primary:

@@ -113,6 +113,7 @@ class Edge(NestedStack):
         settings: EdgeSettings,
         stage: str,
         log_retention: logs.RetentionDays,
+        log_key: kms.IKey,
         rest_api: apigateway.RestApi,
         websocket: LiveUpdates | None,
         device_authorizer_name: str | None,
@@ -122,6 +123,9 @@ class Edge(NestedStack):
         self.settings = settings
         self.stage_name = stage
         self.region_name = region
+        # the regional stack's `logs` key (infra/encryption.py), for the custom-resource framework's logs
+        self.log_key = log_key
+        self.log_retention = log_retention
         self.zone = settings.zone(self)
         self._rest_domains(rest_api)
         if websocket is not None:
@@ -240,6 +244,14 @@ class Edge(NestedStack):
             ),
             policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE),
             install_latest_aws_sdk=False,
+            # instead of the one CDK makes for the provider (no key)
+            log_group=logs.LogGroup(
+                self,
+                "IotDataEndpointLogs",
+                retention=self.log_retention,
+                encryption_key=self.log_key,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
         )
         acknowledge(
             endpoint,

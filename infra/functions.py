@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -83,6 +84,7 @@ class FunctionFactory(Construct):
         deployment: Deployment,
         signing_keys: SigningKeys,
         payments: PaymentsSecret,
+        log_key: kms.IKey,
         websocket: LiveUpdates | None = None,
         notifications: Notifications | None = None,
         data: DataTier | None = None,
@@ -92,6 +94,8 @@ class FunctionFactory(Construct):
         self.deployment = deployment
         self.signing_keys = signing_keys
         self.payments = payments
+        # the region's `logs` key (infra/encryption.py): one key policy covers every function's log group
+        self.log_key = log_key
         self.websocket = websocket
         self.notifications = notifications
         self.dependencies_layer = lambda_.LayerVersion(
@@ -150,6 +154,7 @@ class FunctionFactory(Construct):
             self,
             f"{construct_id}Logs",
             retention=self.deployment.log_retention,
+            encryption_key=self.log_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         role = FunctionRole(self, f"{construct_id}Role", description=f"Execution role of dogwalk {declaration.name}")

@@ -7,6 +7,7 @@ from typing import cast
 
 from aws_cdk import CustomResource, FileSystem, RemovalPolicy, Stack, custom_resources
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -42,7 +43,13 @@ class Migrations(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, migrator: lambda_.IFunction, log_retention: logs.RetentionDays
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        migrator: lambda_.IFunction,
+        log_retention: logs.RetentionDays,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         provider = custom_resources.Provider(
@@ -50,7 +57,11 @@ class Migrations(Construct):
             "Provider",
             on_event_handler=migrator,
             log_group=logs.LogGroup(
-                self, "ProviderLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+                self,
+                "ProviderLogs",
+                retention=log_retention,
+                encryption_key=log_key,
+                removal_policy=RemovalPolicy.DESTROY,
             ),
         )
         acknowledge(

@@ -5,11 +5,11 @@ The relay (and the endpoints right after their commit) publish each domain event
 with the message attribute `event_type`; every queue consumer that declares `events` gets a
 subscription of its queue (raw message delivery, filtered on `event_type` unless it takes all).
 
-Encryption: the topic uses a customer managed KMS key. The channel queues are encrypted with
-SQS-managed keys (SSE-SQS), for which SNS needs no KMS permission to deliver; a queue encrypted with
-a KMS key would need that key's policy to let `sns.amazonaws.com` use it (never the AWS managed key
-for SQS, whose policy cannot be changed). Publishers need `kms:GenerateDataKey` and `kms:Decrypt` on
-the topic's key besides `sns:Publish`, granted here with the publish.
+Encryption: the topic uses a customer managed KMS key. The channel queues use the region's `queues`
+key (infra/encryption.py), whose policy lets `sns.amazonaws.com` make and read data keys for
+deliveries from this topic only (`aws:SourceArn`: `SqsSubscription` adds the statement; never the
+AWS managed key for SQS, whose policy cannot be changed). Publishers need `kms:GenerateDataKey` and
+`kms:Decrypt` on the topic's key besides `sns:Publish`, granted here with the publish.
 
 Notifying: email through SES (v2 `SendEmail`) from `notifications@<notifications_sender_domain>`, a
 domain identity this stack creates (Easy DKIM: the CNAME records to publish are the stack's

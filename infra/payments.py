@@ -6,11 +6,13 @@ import json
 from collections.abc import Set
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dogwalk import registry
 from infra.compliance import acknowledge
+from infra.encryption import grant_secret
 
 
 class PaymentsSecret(Construct):
@@ -23,13 +25,16 @@ class PaymentsSecret(Construct):
     alone. Functions that declare `registry.PAYMENTS` may read it; no function may write it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
+        self.key = key
         self.secret_name = f"dogwalk/{stage}/payments"
         self.secret = secretsmanager.Secret(
             self,
             "Secret",
             secret_name=self.secret_name,
+            # the region's `secrets` key (infra/encryption.py); readers get kms:Decrypt through Secrets Manager
+            encryption_key=key,
             description="Stripe API key and webhook secret; an operator sets them after the first deploy",
             # CloudFormation needs some value; the generated field keeps it out of the template
             generate_secret_string=secretsmanager.SecretStringGenerator(
@@ -52,4 +57,4 @@ class PaymentsSecret(Construct):
     def grant(self, grantee: iam.IGrantable, uses: Set[str]) -> None:
         """Read only, for the functions that declare the payment gateway."""
         if self.used_by(uses):
-            self.secret.grant_read(grantee)
+            grant_secret(grantee, self.secret, self.key, write=False)

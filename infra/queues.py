@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_iot as iot
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
@@ -31,10 +32,13 @@ class Queues(Construct):
         construct_id: str,
         *,
         stage: str,
+        key: kms.IKey,
         consumers: Sequence[tuple[registry.QueueConsumer, lambda_.IFunction]],
         topic_rules: Sequence[registry.TopicRule],
     ) -> None:
         super().__init__(scope, construct_id)
+        # the region's `queues` key (infra/encryption.py): SNS and the IoT rules may use it to send
+        self.key = key
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for consumer, function in consumers:
@@ -50,7 +54,8 @@ class Queues(Construct):
             self,
             f"{construct_id}DeadLetters",
             retention_period=DEAD_LETTER_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
             enforce_ssl=True,
         )
         batching_window = BATCHING_WINDOW if consumer.batch_size > 10 else None
@@ -61,7 +66,8 @@ class Queues(Construct):
             # AWS's advice: at least six times the function timeout plus the batching window,
             # so that a message is not handed out again while a batch holding it still runs
             visibility_timeout=Duration.seconds(max(30, 6 * consumer.timeout_s + waited_s)),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=consumer.max_receive_count),
         )
@@ -85,9 +91,13 @@ class Queues(Construct):
         construct_id = f"{pascal_case(rule.name)}TopicRule"
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("iot.amazonaws.com"))
         # SendMessage alone (grant_send_messages adds GetQueueAttributes and GetQueueUrl, which the
-        # rule never calls); the queues use SQS-managed keys, so no KMS permission is needed
+        # rule never calls), and the data keys SQS makes and reads with the queues' key for it
+        # (grant_send_messages would add kms:Encrypt and kms:ReEncrypt*, which SQS does not use)
         role.add_to_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn, dead_letters.queue_arn])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn])
         )
         iot.CfnTopicRule(
             self,

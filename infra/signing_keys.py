@@ -6,23 +6,28 @@ import json
 from collections.abc import Set
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dogwalk import registry
 from infra.compliance import acknowledge
+from infra.encryption import grant_secret
 
 
 class SigningKeys(Construct):
     """One secret per stage and region; the migration function writes the first key pair."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
+        self.key = key
         self.secret_name = f"dogwalk/{stage}/jwt-signing-keys"
         self.secret = secretsmanager.Secret(
             self,
             "Secret",
             secret_name=self.secret_name,
+            # the region's `secrets` key (infra/encryption.py); readers get kms:Decrypt through Secrets Manager
+            encryption_key=key,
             description="ES256 key pairs that sign DogWalk access tokens (written by the migration function)",
             # CloudFormation needs some value; an empty key list reads as "no key yet" to
             # `dogwalk.signing_keys`, and the generated field keeps the value out of the template.
@@ -46,6 +51,4 @@ class SigningKeys(Construct):
     def grant(self, grantee: iam.IGrantable, uses: Set[str]) -> None:
         """Read for readers; read and write for writers (a writer reads the list it extends)."""
         if self.used_by(uses):
-            self.secret.grant_read(grantee)
-        if registry.SIGNING_KEYS_WRITE in uses:
-            self.secret.grant_write(grantee)
+            grant_secret(grantee, self.secret, self.key, write=registry.SIGNING_KEYS_WRITE in uses)

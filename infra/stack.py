@@ -18,6 +18,7 @@ from infra.data import DataTier
 from infra.deployment import Deployment
 from infra.devices import DeviceAuthentication
 from infra.edge import Edge, EdgeSettings
+from infra.encryption import EncryptionKeys
 from infra.environments import apply_environment
 from infra.functions import FunctionFactory
 from infra.migrations import Migrations
@@ -56,10 +57,14 @@ class RegionalStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        signing_keys = SigningKeys(self, "SigningKeys", stage=deployment.stage)
-        payments = PaymentsSecret(self, "Payments", stage=deployment.stage)
+        # the customer managed keys of the queues, the log groups and the secrets (infra/encryption.py)
+        self.keys = EncryptionKeys(self, "Keys", stage=deployment.stage)
+        signing_keys = SigningKeys(self, "SigningKeys", stage=deployment.stage, key=self.keys.secrets)
+        payments = PaymentsSecret(self, "Payments", stage=deployment.stage, key=self.keys.secrets)
         # before the functions: those that push need its management URL in their environment
-        self.websocket = LiveUpdates(self, "WebSocket", deployment=deployment) if websocket_routes else None
+        self.websocket = (
+            LiveUpdates(self, "WebSocket", deployment=deployment, log_key=self.keys.logs) if websocket_routes else None
+        )
         # before the functions too: those that publish or notify need the topic and the sender
         self.notifications = Notifications(self, "Notifications", deployment=deployment)
         self.alarms = OperationsAlarms(self, "Alarms", stage=deployment.stage)
@@ -71,12 +76,17 @@ class RegionalStack(Stack):
             deployment=deployment,
             signing_keys=signing_keys,
             payments=payments,
+            log_key=self.keys.logs,
             websocket=self.websocket,
             notifications=self.notifications,
             data=self.data,
         )
         self.migrations = Migrations(
-            self, "Migrations", migrator=factory.create(migrator), log_retention=deployment.log_retention
+            self,
+            "Migrations",
+            migrator=factory.create(migrator),
+            log_retention=deployment.log_retention,
+            log_key=self.keys.logs,
         )
 
         def after_migrations(declaration: registry.Function) -> lambda_.Function:
@@ -110,6 +120,7 @@ class RegionalStack(Stack):
                 endpoints=endpoints,
                 functions=self.canary.aliases if self.canary is not None else self.functions,
                 authorizer=authorizer_function,
+                log_key=self.keys.logs,
             )
         else:
             self.api = None
@@ -118,6 +129,7 @@ class RegionalStack(Stack):
             self,
             "Queues",
             stage=deployment.stage,
+            key=self.keys.queues,
             consumers=[(consumer, after_migrations(consumer)) for consumer in queue_consumers],
             topic_rules=topic_rules,
         )
@@ -159,6 +171,7 @@ class RegionalStack(Stack):
                 settings=edge,
                 stage=deployment.stage,
                 log_retention=deployment.log_retention,
+                log_key=self.keys.logs,
                 rest_api=self.api.rest_api,
                 websocket=self.websocket,
                 device_authorizer_name=self.devices.authorizer.ref if self.devices is not None else None,

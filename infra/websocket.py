@@ -12,6 +12,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigatewayv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -51,7 +52,7 @@ class LiveUpdates(Construct):
     environment; the routes are added once their functions exist (`add_routes`).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, deployment: Deployment) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, deployment: Deployment, log_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         self.api = apigatewayv2.WebSocketApi(
             self,
@@ -61,7 +62,11 @@ class LiveUpdates(Construct):
             route_selection_expression=ROUTE_SELECTION_EXPRESSION,
         )
         self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=deployment.log_retention, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "AccessLogs",
+            retention=deployment.log_retention,
+            encryption_key=log_key,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.stage = apigatewayv2.WebSocketStage(
             self,

@@ -62,9 +62,11 @@ def test_iot_may_send_only_to_the_consumer_queues(extras: StackTemplate) -> None
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
     queues = set(extras.of_type("AWS::SQS::Queue"))
+    keys = set(extras.of_type("AWS::KMS::Key"))
     assert statements
     for statement in statements:
-        assert referenced_ids(statement["Resource"]) <= queues
+        # the queues, and the `queues` key that encrypts them (tests/infra/test_encryption.py)
+        assert referenced_ids(statement["Resource"]) <= queues or referenced_ids(statement["Resource"]) <= keys
 
 
 def test_the_registry_stacks_have_one_async_resource_per_declaration(
@@ -158,10 +160,15 @@ def test_topic_rule_roles_may_only_send_messages_to_their_queues(
             ]
             assert template.properties(role_id).get("ManagedPolicyArns") is None
             assert template.properties(role_id).get("Policies") is None
-            [statement] = statements
+            # SendMessage to its queues; the `queues` key's data keys (tests/infra/test_encryption.py)
+            [statement] = [statement for statement in statements if statement["Action"] == "sqs:SendMessage"]
             assert statement["Effect"] == "Allow"
-            assert statement["Action"] == "sqs:SendMessage"
             assert referenced_ids(statement["Resource"]) == targets
+            [key_statement] = [statement for statement in statements if statement["Action"] != "sqs:SendMessage"]
+            assert sorted(key_statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+            [key] = referenced_ids(key_statement["Resource"])
+            assert template.resources[key]["Type"] == "AWS::KMS::Key"
+            assert len(statements) == 2
 
 
 def test_topic_rule_to_an_undeclared_queue_is_refused(synthesized_deployment: Deployment) -> None:

@@ -86,6 +86,10 @@ def test_authorize_device_reads_the_signing_keys_and_nothing_else(primary: Stack
             continue  # active tracing, on every function
         if actions <= {"rds-db:connect", "elasticache:Connect"}:
             continue  # the data tier's IAM auth (tests/infra/test_data.py)
+        if actions == {"kms:Decrypt"}:
+            # the `secrets` key, through Secrets Manager (tests/infra/test_encryption.py)
+            assert statement["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager."), statement
+            continue
         assert referenced_ids(statement["Resource"]) == {signing_keys}, statement
         granted |= actions
     assert granted == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}

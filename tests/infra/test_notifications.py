@@ -126,7 +126,8 @@ def test_the_events_topic_is_encrypted_with_a_rotated_customer_managed_key(regio
         topic_id = events_topic(template)
         key = template.properties(topic_key(template, topic_id))
         assert key["EnableKeyRotation"] is True
-        # the default key policy (IAM decides who may use it): the SSE-SQS queues need no grant to SNS
+        # the default key policy (IAM decides who may use it); SNS delivers to the channel queues with
+        # the `queues` key, whose policy has its grant (test_encryption)
         [statement] = key["KeyPolicy"]["Statement"]
         assert statement["Principal"] == {
             "AWS": {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}
@@ -207,9 +208,9 @@ def test_each_channel_queue_has_a_dead_letter_queue_and_its_consumer_reports_par
             assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], consumer.name
             assert mapping["BatchSize"] == consumer.batch_size
             queue = template.properties(queue_id)
-            # SSE-SQS: SNS delivers to it without any KMS permission
-            assert queue["SqsManagedSseEnabled"] is True
-            assert "KmsMasterKeyId" not in queue
+            # the region's `queues` key, whose policy lets SNS deliver from the events topic (test_encryption)
+            assert "KmsMasterKeyId" in queue
+            assert "SqsManagedSseEnabled" not in queue
             redrive = queue["RedrivePolicy"]
             assert redrive["maxReceiveCount"] == consumer.max_receive_count
             [dead_letters] = referenced_ids(redrive["deadLetterTargetArn"])
