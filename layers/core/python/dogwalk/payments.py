@@ -116,22 +116,29 @@ def gateway_method(owner_id: str, payment_method_id: str) -> str | None:
     return str(row["gateway_id"]) if row else None
 
 
-def authorize(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, booking_id: str) -> str:
-    """Hold `amount_cents` on the card (a PaymentIntent with manual capture); its id.
-    The booking's id is the idempotency key: a retried request holds once."""
-    intent = _call(
+def _confirmed_intent(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, *, key: str,
+                      metadata: dict[str, str], **how: Any) -> Any:  # fmt: skip
+    """A PaymentIntent on the owner's saved card, confirmed at once; `key` makes it happen once."""
+    return _call(
         _client().v1.payment_intents.create,
         params={
             "amount": amount_cents,
             "currency": currency.lower(),
             "customer": customer_of(owner_id),
             "payment_method": gateway_method_id,
-            "capture_method": "manual",
             "confirm": True,
-            "metadata": {"booking_id": booking_id},
+            "metadata": metadata,
+            **how,
         },
-        options={"idempotency_key": f"authorize:{booking_id}"},
+        options={"idempotency_key": key},
     )
+
+
+def authorize(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, booking_id: str) -> str:
+    """Hold `amount_cents` on the card (a PaymentIntent with manual capture); its id.
+    The booking's id is the idempotency key: a retried request holds once."""
+    intent = _confirmed_intent(owner_id, gateway_method_id, amount_cents, currency, key=f"authorize:{booking_id}",
+                               metadata={"booking_id": booking_id}, capture_method="manual")  # fmt: skip
     if intent.status != "requires_capture":
         void(intent.id, booking_id)
         raise PaymentDeclined("The card could not be authorized.")
@@ -163,19 +170,8 @@ def charge(owner_id: str, gateway_method_id: str, amount_cents: int, currency: s
            metadata: dict[str, str]) -> str:  # fmt: skip
     """Charge the card at once (off session: the owner is not there to authenticate); the
     PaymentIntent's id. `key` is the gateway idempotency key: the same key charges once."""
-    intent = _call(
-        _client().v1.payment_intents.create,
-        params={
-            "amount": amount_cents,
-            "currency": currency.lower(),
-            "customer": customer_of(owner_id),
-            "payment_method": gateway_method_id,
-            "confirm": True,
-            "off_session": True,
-            "metadata": metadata,
-        },
-        options={"idempotency_key": key},
-    )
+    intent = _confirmed_intent(owner_id, gateway_method_id, amount_cents, currency, key=key, metadata=metadata,
+                               off_session=True)  # fmt: skip
     if intent.status != "succeeded":
         raise PaymentDeclined("The card could not be charged.")
     return str(intent.id)
