@@ -68,17 +68,28 @@ def page(rows: list[dict[str, Any]], limit: int, key_of: Any) -> tuple[list[dict
 
 
 def oldest_first(query: str, params: tuple[Any, ...], limit: int, cursor: str | None) -> Page:
-    """A page of `query` (a SELECT … WHERE … of rows with `created_at` and `id`), oldest first."""
+    """A page of `query` (a SELECT … WHERE … of rows with `created_at` and a uuid `id`), oldest first."""
+    return _by_creation(query, params, limit, cursor, newest=False)
+
+
+def newest_first(query: str, params: tuple[Any, ...], limit: int, cursor: str | None) -> Page:
+    """The same page order reversed: newest first, ties on `created_at` by id, descending."""
+    return _by_creation(query, params, limit, cursor, newest=True)
+
+
+def _by_creation(query: str, params: tuple[Any, ...], limit: int, cursor: str | None, *, newest: bool) -> Page:
     from dogwalk import db
 
     after = decode_cursor(cursor, instant, identifier)
-    start, start_id = (after[0], after[1]) if after else (None, None)
+    beyond, direction = ("<", "DESC") if newest else (">", "")
+    keyset, key = (
+        ("", ()) if after is None else (f" AND (created_at, id) {beyond} (%s::timestamptz, %s::uuid)", tuple(after))
+    )
+    # a bare `id` in ORDER BY would be the selected `id::text` (a sort); as an expression it is the
+    # table's uuid, the order of the (…, created_at, id) indexes
+    order = f" ORDER BY created_at {direction}, id::uuid {direction} LIMIT %s"
     with db.transaction() as conn:
-        rows = conn.execute(
-            query + " AND (%s::timestamptz IS NULL OR (created_at, id) > (%s::timestamptz, %s::uuid))"
-            " ORDER BY created_at, id LIMIT %s",
-            (*params, start, start, start_id, limit + 1),
-        ).fetchall()
+        rows = conn.execute(query + keyset + order, (*params, *key, limit + 1)).fetchall()
     return page(rows, limit, lambda row: [row["created_at"].isoformat(), row["id"]])
 
 
