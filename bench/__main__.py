@@ -7,6 +7,7 @@ Cold start = importing the handler module and its first invocation, in a fresh i
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import statistics
@@ -25,11 +26,12 @@ WARM_CALLS = 10_000
 COLD_SCRIPT = """
 import json, sys, time
 started = time.perf_counter()
-import {module} as handler
+import importlib
+handler = importlib.import_module("{module}")
 imported = time.perf_counter()
 from local.runtime import LambdaContext
 event = json.loads(sys.argv[1])
-answer = handler.lambda_handler(event, LambdaContext("{module}"))
+answer = handler.lambda_handler(event, LambdaContext("{name}"))
 done = time.perf_counter()
 print(json.dumps({{"import_ms": (imported - started) * 1000, "total_ms": (done - started) * 1000,
                   "status": answer.get("statusCode")}}))
@@ -43,9 +45,10 @@ def percentile(samples: list[float], q: float) -> float:
 
 def cold_start(module: str, event: dict[str, Any], env: dict[str, str]) -> dict[str, float]:
     imports, totals = [], []
+    script = COLD_SCRIPT.format(module=module, name=module.rpartition(".")[2])
     for _ in range(COLD_RUNS):
         result = subprocess.run(  # noqa: S603  # nosec B603
-            [sys.executable, "-c", COLD_SCRIPT.format(module=module), json.dumps(event)],
+            [sys.executable, "-c", script, json.dumps(event)],
             env=env, capture_output=True, text=True, check=True, cwd=ROOT,
         )  # fmt: skip
         measured = json.loads(result.stdout.strip().splitlines()[-1])
@@ -100,7 +103,7 @@ def run(workdir: Path) -> None:
     import psycopg
     from moto import mock_aws
 
-    from dogwalk import migrations
+    from dogwalk.adapters import migrations
     from dogwalk.registry import AUTHORIZER, endpoint
     from local.gateway import rest_event
 
@@ -130,17 +133,16 @@ def run(workdir: Path) -> None:
         ("get_me", "get_me", env),
         ("get_health + Tracer", "get_health", traced),
     ):
-        figures = cold_start(name, event_for(name), environment)
+        figures = cold_start(endpoint(name).module, event_for(name), environment)
         print(f"  {label:<20} {figures['cold_ms']:7.1f} ms   (of which import {figures['import_ms']:.1f} ms)")
 
-    import get_health
-    import get_jwks
-    import get_me
+    from auth import get_jwks, get_me
+    from operations import get_health
 
     print(f"Warm invocation, in-process, {WARM_CALLS:,} calls:")
     with mock_aws():
-        from dogwalk import signing_keys
-        from dogwalk.tokens import issue_access_token
+        from dogwalk.auth import signing_keys
+        from dogwalk.auth.tokens import issue_access_token
 
         signing_keys.ensure_signing_key()
         rows: list[tuple[str, Any, Any, str]] = [
@@ -154,7 +156,7 @@ def run(workdir: Path) -> None:
             ),
         ]
         token, _ = issue_access_token(user_id, "owner")
-        authorize = __import__(AUTHORIZER.name).lambda_handler
+        authorize = importlib.import_module(AUTHORIZER.module).lambda_handler
         authorizer_event = {
             "type": "TOKEN",
             "authorizationToken": f"Bearer {token}",
@@ -184,11 +186,10 @@ def run(workdir: Path) -> None:
 
 def auth_flows(event_for: Any) -> None:
     """Login (Argon2id by design) and refresh, through the handlers, on PostgreSQL and Redis."""
-    import login
-    import refresh_tokens
-    import register
+    from auth import login, refresh_tokens, register
 
-    from dogwalk import db, sessions
+    from dogwalk.adapters import db
+    from dogwalk.auth import sessions
     from local.runtime import LambdaContext
 
     def call(module: Any, name: str, body: dict[str, Any], source_ip: str = "198.51.100.1") -> dict[str, Any]:

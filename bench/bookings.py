@@ -13,7 +13,7 @@ Deterministic: every random choice comes from one seeded generator (the dates mo
    Every booking is its walker's own non-overlapping slot, so every create is a 201 and every
    accept a 200.
 2. Conflict check: bookings written in SQL as `requested` (no payment hold) are accepted with
-   `bookings.move` by 8 threads (each with its own connection: `dogwalk.db` keeps one per thread).
+   `lifecycle.move` by 8 threads (each with its own connection: `dogwalk.adapters.db` keeps one per thread).
    Half of them overlap an accepted booking of their walker, so PostgreSQL's exclusion constraint
    refuses them (`Conflict`, code booking_conflict); the other half overlap nothing and are accepted.
 """
@@ -21,6 +21,7 @@ Deterministic: every random choice comes from one seeded generator (the dates mo
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -87,7 +88,7 @@ def _call(
     raw = json.dumps(body).encode() if body is not None else b""
     event = rest_event(route.method, path, "", sent, raw, route, path_parameters or {}, "127.0.0.1", str(uuid.uuid4()))
     event["requestContext"]["authorizer"] = {"sub": caller, "role": role, "principalId": caller}
-    answer = __import__(name).lambda_handler(event, LambdaContext(name))
+    answer = importlib.import_module(route.module).lambda_handler(event, LambdaContext(name))
     return int(answer["statusCode"]), json.loads(answer["body"]) if answer.get("body") else {}
 
 
@@ -193,15 +194,16 @@ def _book(owner: str, walker: str, body: dict[str, Any], key: str) -> tuple[floa
 def create_and_accept(rng: random.Random) -> None:
     from moto import mock_aws
 
-    from dogwalk import aws, payments
+    from dogwalk.adapters import aws
     from dogwalk.config import settings
+    from dogwalk.payments import gateway
 
     if not settings().stripe_api_base:
         raise RuntimeError("DOGWALK_STRIPE_API_BASE is not set: the benchmark talks to localstripe only")
     print(f"  Create + accept through the handlers ({WALKERS} walkers, {OWNERS} owners; localstripe at"
           f" {settings().stripe_api_base}):")  # fmt: skip
     aws.client.cache_clear()
-    payments._client.cache_clear()
+    gateway._client.cache_clear()
     with mock_aws():
         credentials = json.dumps({"api_key": "sk_test_bench", "webhook_secret": "whsec_bench"})
         aws.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=credentials)
@@ -222,7 +224,7 @@ def create_and_accept(rng: random.Random) -> None:
             accepts.append(accepted_ms)
         elapsed = time.perf_counter() - loop_started
     aws.client.cache_clear()
-    payments._client.cache_clear()
+    gateway._client.cache_clear()
     print(f"    {BOOKINGS} bookings, sequential, one container (after {WARM_UP} warm-up): every create 201"
           " requested + authorized, every accept 200 accepted")  # fmt: skip
     print(f"    create_booking (Idempotency-Key, hold at localstripe) p50 {percentile(creates, 50):6.2f} ms"
@@ -284,14 +286,15 @@ def _seed_requests(rng: random.Random, first_day: date) -> tuple[list[list[Reque
 def _client(
     warm_up: list[Request], requests: list[Request], ready: threading.Barrier, results: list[Any], slot: int
 ) -> None:
-    """One client: accept each request with `bookings.move` on this thread's own connection; per
+    """One client: accept each request with `lifecycle.move` on this thread's own connection; per
     timed request (ms, conflicted, must conflict)."""
-    from dogwalk import bookings, db
+    from dogwalk.adapters import db
+    from dogwalk.bookings import lifecycle
     from dogwalk.errors import Conflict
 
     def accept(booking: str, walker: str) -> bool:
         try:
-            bookings.move(booking, "accepted", actor_id=walker)
+            lifecycle.move(booking, "accepted", actor_id=walker)
         except Conflict as exc:
             if exc.code != "booking_conflict":
                 raise
@@ -323,7 +326,7 @@ def conflict_check(rng: random.Random) -> None:
     warm_ups, dealt = _seed_requests(rng, datetime.now(UTC).date() + timedelta(days=30))
     ids = [booking for share in warm_ups + dealt for booking, _, _ in share]
     total = len(ids)
-    print(f"  Conflict check alone (bookings.move to accepted, no Stripe), {CLIENTS} concurrent clients, {total:,}"
+    print(f"  Conflict check alone (lifecycle.move to accepted, no Stripe), {CLIENTS} concurrent clients, {total:,}"
           f" requests of {CONFLICT_WALKERS} walkers written in SQL, half overlapping an accepted walk:")  # fmt: skip
     ready = threading.Barrier(CLIENTS + 1)
     results: list[Any] = [None] * CLIENTS

@@ -36,8 +36,9 @@ def _user(conn: Any) -> str:
 def run_notifications_benchmark() -> None:
     from moto import mock_aws
 
-    from dogwalk import aws, db, outbox, relay
+    from dogwalk.adapters import aws, db
     from dogwalk.config import settings
+    from dogwalk.events import outbox, relay
     from local.queues import QueueRunner, ensure_events_topic
 
     print("Notifications (real PostgreSQL; SNS and SQS on moto, in-process):")

@@ -246,7 +246,7 @@ def explained(options: str) -> Iterator[None]:
 
 def plan(search: dict[str, Any], options: str) -> list[str]:
     """The plan of `search` as `walkers._search_rows` runs it."""
-    from dogwalk import walkers
+    from dogwalk.marketplace import walkers
 
     query = search["query"]
     start = datetime.fromisoformat(query["start"])
@@ -279,7 +279,7 @@ def _rows(lines: list[str], marker: str) -> tuple[int, int, int]:
 
 def _run_searches(planned: list[dict[str, Any]]) -> list[tuple[float, int, dict[str, Any]]]:
     """(ms, results, search) of each timed search, through the handler; every answer must be a 200."""
-    import search_walkers
+    from marketplace import search_walkers
 
     from local.runtime import LambdaContext
 

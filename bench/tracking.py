@@ -91,8 +91,8 @@ def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def ingest_throughput(rng: random.Random) -> float:
-    import ingest_walk_messages
     import psycopg
+    from tracking import ingest_walk_messages
 
     from local.runtime import LambdaContext
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dogwalk import registry
-from dogwalk.api import problem_body
+from dogwalk.edge.api import problem_body
 from infra.compliance import acknowledge
 from infra.deployment import Deployment
 from infra.functions import pascal_case

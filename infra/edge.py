@@ -36,7 +36,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct, Node
 
-from dogwalk.api import problem_body
+from dogwalk.edge.api import problem_body
 from infra.compliance import acknowledge
 from infra.devices import iot_name
 from infra.websocket import LiveUpdates

@@ -40,7 +40,7 @@ from infra.compliance import acknowledge, finding_text
 from infra.deployment import Deployment
 from infra.functions import role_of
 
-# the message attribute the relay sets and the subscriptions filter on (dogwalk.relay)
+# the message attribute the relay sets and the subscriptions filter on (dogwalk.events.relay)
 EVENT_TYPE_ATTRIBUTE = "event_type"
 SENDER_LOCAL_PART = "notifications"
 SENDER_DISPLAY_NAME = "DogWalk"

@@ -30,7 +30,7 @@ class SigningKeys(Construct):
             encryption_key=key,
             description="ES256 key pairs that sign DogWalk access tokens (written by the migration function)",
             # CloudFormation needs some value; an empty key list reads as "no key yet" to
-            # `dogwalk.signing_keys`, and the generated field keeps the value out of the template.
+            # `dogwalk.auth.signing_keys`, and the generated field keeps the value out of the template.
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps({"keys": []}),
                 generate_string_key="placeholder",
@@ -40,7 +40,7 @@ class SigningKeys(Construct):
         acknowledge(
             self.secret,
             "SMG4",
-            "the platform rotates signing keys itself (dogwalk.signing_keys.rotate keeps the previous key "
+            "the platform rotates signing keys itself (dogwalk.auth.signing_keys.rotate keeps the previous key "
             "verifying); a Secrets Manager rotation Lambda would drop it",
         )
 

@@ -89,7 +89,7 @@ class LiveUpdates(Construct):
         cfn_stage = cast(apigatewayv2.CfnStage, self.stage.node.default_child)
         cfn_stage.add_property_override("DefaultRouteSettings.LoggingLevel", "ERROR")
         cfn_stage.add_property_override("DefaultRouteSettings.DataTraceEnabled", False)
-        # https://{api}.execute-api.{region}.amazonaws.com/v1: where pushes are POSTed (`dogwalk.live`)
+        # https://{api}.execute-api.{region}.amazonaws.com/v1: where pushes are POSTed (`dogwalk.tracking.live`)
         self.management_url = self.stage.callback_url
         # wss://{api}.execute-api.{region}.amazonaws.com/v1 (the stack's `WebSocketUrl` output)
         self.url = self.stage.url

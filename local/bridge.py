@@ -11,7 +11,8 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from dogwalk import aws, registry
+from dogwalk import registry
+from dogwalk.adapters import aws
 
 if TYPE_CHECKING:
     from local.mqtt import Credentials

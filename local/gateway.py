@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dogwalk import registry
-from dogwalk.api import PROBLEM_JSON, problem_body
+from dogwalk.edge.api import PROBLEM_JSON, problem_body
 from local import runtime
 
 STAGE = "v1"
@@ -33,7 +33,9 @@ DOCS_HTML = """<!doctype html>
 </body></html>"""
 
 
-class Route:
+class PathPattern:
+    """An endpoint's path template as a regular expression, for matching request paths."""
+
     def __init__(self, endpoint: registry.Endpoint):
         self.endpoint = endpoint
         pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(endpoint.path))
@@ -45,10 +47,12 @@ class Gateway:
 
     def __init__(self, endpoints: tuple[registry.Endpoint, ...] = registry.ENDPOINTS):
         # like API Gateway, a literal segment wins over a parameter: /v1/walkers/search before /v1/walkers/{id}
-        self.routes = sorted((Route(endpoint) for endpoint in endpoints), key=lambda r: r.endpoint.path.count("{"))
+        self.routes = sorted(
+            (PathPattern(endpoint) for endpoint in endpoints), key=lambda r: r.endpoint.path.count("{")
+        )
         self._openapi: bytes | None = None
 
-    def _resource(self, path: str) -> list[Route]:
+    def _resource(self, path: str) -> list[PathPattern]:
         """The routes of the resource `path` resolves to: like API Gateway, the most literal one
         (`/v1/bookings/quote` is not `/v1/bookings/{booking_id}`, whatever the method)."""
         matching = [route for route in self.routes if route.regex.match(path)]

@@ -1,7 +1,7 @@
 """The in-process MQTT broker (amqtt) that walker phones publish to locally, on its own thread.
 
 It enforces what IoT Core's custom authorizer allows in the cloud, by the same code
-(`dogwalk.devices`): a phone connects with its access token as the password and a client id of
+(`dogwalk.tracking.device_policy`): a phone connects with its access token as the password and a client id of
 its walker, and may publish only to the walks of its in-progress bookings; the walks are read
 again at most every `policy_refresh_s` (a minute), so a walk that starts or ends is picked up
 within it. A refused publish is dropped (amqtt acknowledges it and forwards it to no one) and
@@ -31,8 +31,8 @@ from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
-from dogwalk import devices
 from dogwalk.errors import Forbidden, Unauthorized
+from dogwalk.tracking import device_policy
 from local.services import ensure_port_free, serve_on_own_loop
 
 INTERNAL_USERNAME = "dogwalk-internal"
@@ -118,14 +118,14 @@ class DeviceAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):
             _report(f"refused the connection of {client!r}: no access token as the password")
             return False
         try:
-            grant = await self._off_loop(devices.authorize, password)
+            grant = await self._off_loop(device_policy.authorize, password)
         except (Unauthorized, Forbidden) as exc:
             _report(f"refused the connection of {client!r}: {exc.detail}")
             return False
         except Exception as exc:  # the database or the cache is down: refused, the phone retries
             _report(f"refused the connection of {client!r}: could not check its token ({type(exc).__name__})")
             return False
-        if not devices.may_connect(grant.user_id, client):
+        if not device_policy.may_connect(grant.user_id, client):
             _report(f"refused the connection of {client!r}: a walker's client id is its user id or starts with it")
             return False
         setattr(session, _ACCESS, _Access(False, password, grant.user_id, grant.walk_ids, time.monotonic()))
@@ -149,7 +149,7 @@ class DeviceAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):
             return False
         if time.monotonic() - access.checked_at >= self.settings.policy_refresh_s:
             await self._refresh(access, client)
-        if devices.may_publish(access.walk_ids, topic):
+        if device_policy.may_publish(access.walk_ids, topic):
             return True
         _report(f"dropped a publish of {client!r} (walker {access.user_id}) to {topic}: not a walk of theirs under way")
         return False
@@ -157,7 +157,7 @@ class DeviceAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):
     async def _refresh(self, access: _Access, client: str | None) -> None:
         """The walks under way again, as IoT Core's policy refresh does; an expired token allows none."""
         try:
-            grant = await self._off_loop(devices.authorize, access.token)
+            grant = await self._off_loop(device_policy.authorize, access.token)
         except (Unauthorized, Forbidden) as exc:
             _report(f"{client!r} may publish nowhere now: {exc.detail} (reconnect with a new token)")
             access.walk_ids, access.checked_at = frozenset(), time.monotonic()

@@ -19,7 +19,7 @@ class FieldProblem(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of the API is answered (see `dogwalk.api.problem`).
+    """RFC 9457 problem details, as every error of the API is answered (see `dogwalk.edge.api.problem`).
 
     Only the document needs the model; the functions write the same fields without building it."""
 
@@ -35,7 +35,7 @@ class Problem(BaseModel):
 def openapi_document() -> dict[str, Any]:
     app = APIGatewayRestResolver(enable_validation=True)
     for endpoint in registry.ENDPOINTS:
-        importlib.import_module(endpoint.name).endpoint.register(app)
+        importlib.import_module(endpoint.module).route.register(app)
     schema = json.loads(
         app.get_openapi_json_schema(
             title="Dog Walking Platform API",

@@ -228,7 +228,7 @@ class Platform:
 
 
 def _put_signing_keys(value: str) -> None:
-    from dogwalk import aws
+    from dogwalk.adapters import aws
     from dogwalk.config import settings
 
     aws.client("secretsmanager").create_secret(Name=settings().signing_key_secret_id, SecretString=value)
@@ -239,7 +239,7 @@ LOCAL_WEBHOOK_SECRET = "whsec_local"  # noqa: S105  # nosec B105 - localstripe's
 
 def _put_local_payments_secret() -> None:
     """localstripe takes any key; the webhook secret signs the local gateway's test events."""
-    from dogwalk import aws
+    from dogwalk.adapters import aws
     from dogwalk.config import settings
 
     value = json.dumps({"api_key": "sk_test_local", "webhook_secret": LOCAL_WEBHOOK_SECRET})
@@ -247,7 +247,7 @@ def _put_local_payments_secret() -> None:
 
 
 def _get_signing_keys() -> str:
-    from dogwalk import aws
+    from dogwalk.adapters import aws
     from dogwalk.config import settings
 
     secret = aws.client("secretsmanager").get_secret_value(SecretId=settings().signing_key_secret_id)

@@ -9,7 +9,8 @@ import threading
 import traceback
 from typing import Any
 
-from dogwalk import aws, registry
+from dogwalk import registry
+from dogwalk.adapters import aws
 from local import runtime
 
 # SQS hands out at most this many messages per ReceiveMessage and deletes at most this many per call.

@@ -1,4 +1,4 @@
-"""Invoking a function the way Lambda does: its module imported from `functions/` (on the path
+"""Invoking a function the way Lambda does: its module imported from `functions/<service>/` (`functions/` on the path
 like `/var/task`, the layer like `/opt/python`), a context object, one invocation at a time.
 
 Powertools keeps the current event on class attributes shared by every resolver of a process,
@@ -44,7 +44,8 @@ class LambdaContext:
 
 def handler_of(function: Function) -> Any:
     module_name, _, attribute = function.handler.rpartition(".")
-    return getattr(importlib.import_module(module_name), attribute)
+    # as Lambda's runtime reads the setting: `auth/get_me.lambda_handler` is module `auth.get_me`
+    return getattr(importlib.import_module(module_name.replace("/", ".")), attribute)
 
 
 def invoke(function: Function, event: dict[str, Any]) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
-from dogwalk import aws
+from dogwalk.adapters import aws
 from dogwalk.config import settings
 
 FCM_APPLICATION = "dogwalk-local-fcm"

@@ -110,8 +110,8 @@ def _admin_token() -> str:
     """An admin of the local database, made for the demo (the platform's own data, locally)."""
     import psycopg
 
+    from dogwalk.auth.tokens import issue_access_token
     from dogwalk.config import settings
-    from dogwalk.tokens import issue_access_token
 
     admin_id = str(uuid.uuid4())
     with psycopg.connect(settings().database_url, autocommit=True) as conn:

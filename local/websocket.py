@@ -1,6 +1,6 @@
 """What API Gateway's WebSocket API does in front of the live view's functions, on one port: the
 WebSocket at `/v1/ws` and the connection-management API the functions push through, so that
-the handlers and `dogwalk.live` run unchanged.
+the handlers and `dogwalk.tracking.live` run unchanged.
 
 - The upgrade request becomes the `$connect` event (headers, query string, a fresh connection
   id); an answer that is not 2xx refuses the upgrade with that status.

@@ -61,7 +61,7 @@ def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependenc
     os.environ["DOGWALK_STRIPE_API_BASE"] = stripe_base
     _forget_configuration()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        from dogwalk import migrations
+        from dogwalk.adapters import migrations
 
         migrations.apply(conn)
     yield Dependencies(database_url, redis_url)
@@ -70,7 +70,7 @@ def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependenc
 
 
 def _forget_configuration() -> None:
-    from dogwalk import cache, db
+    from dogwalk.adapters import cache, db
     from dogwalk.config import settings
 
     settings.cache_clear()

@@ -70,7 +70,8 @@ class StackTemplate:
         for logical_id, resource in self.of_type(LAMBDA).items():
             properties = resource["Properties"]
             if properties.get("Runtime") == PYTHON_RUNTIME:
-                name = properties["Handler"].removesuffix(".lambda_handler")
+                # `<service>/<name>.lambda_handler`
+                name = properties["Handler"].removesuffix(".lambda_handler").rpartition("/")[2]
                 assert name not in functions, f"two functions with handler module {name}"
                 functions[name] = logical_id
         return functions

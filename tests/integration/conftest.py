@@ -17,20 +17,21 @@ from tests.conftest import Dependencies, SeededUser, insert_user
 
 @pytest.fixture(autouse=True)
 def aws() -> Iterator[None]:
-    from dogwalk import aws as aws_clients
-    from dogwalk import payments, signing_keys
+    from dogwalk.adapters import aws as aws_clients
+    from dogwalk.auth import signing_keys
     from dogwalk.config import settings
+    from dogwalk.payments import gateway
 
     with mock_aws():
         aws_clients.client.cache_clear()
-        payments._client.cache_clear()
+        gateway._client.cache_clear()
         signing_keys.forget_cache()
         signing_keys.ensure_signing_key()
         credentials = json.dumps({"api_key": "sk_test_tests", "webhook_secret": "whsec_tests"})
         aws_clients.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=credentials)
         yield
     aws_clients.client.cache_clear()
-    payments._client.cache_clear()
+    gateway._client.cache_clear()
     signing_keys.forget_cache()
 
 
@@ -144,6 +145,6 @@ def owner(state: Dependencies) -> SeededUser:
 
 
 def token_for(user: SeededUser) -> str:
-    from dogwalk.tokens import issue_access_token
+    from dogwalk.auth.tokens import issue_access_token
 
     return issue_access_token(user.id, user.role)[0]

@@ -51,7 +51,7 @@ def test_me_of_a_deleted_user_is_404(api: Api, owner: SeededUser, state) -> None
 
 
 def test_jwks_publishes_the_signing_key_and_the_previous_one_after_rotation(api: Api, owner: SeededUser) -> None:
-    from dogwalk import signing_keys
+    from dogwalk.auth import signing_keys
 
     old_token = token_for(owner)
     first = api.get("/.well-known/jwks.json").json()["keys"]

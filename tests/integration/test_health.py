@@ -22,7 +22,7 @@ def test_health_is_ok_when_database_and_cache_answer(api: Api) -> None:
 @pytest.fixture
 def pointing_at_nothing() -> Iterator[dict[str, str]]:
     """Swap a dependency's URL for a port where nothing listens, then restore it."""
-    from dogwalk import cache, db
+    from dogwalk.adapters import cache, db
     from dogwalk.config import settings
 
     saved = {name: os.environ[name] for name in ("DATABASE_URL", "REDIS_URL")}
@@ -34,7 +34,7 @@ def pointing_at_nothing() -> Iterator[dict[str, str]]:
 
 
 def _break(environ: dict[str, str], name: str) -> None:
-    from dogwalk import cache, db
+    from dogwalk.adapters import cache, db
     from dogwalk.config import settings
 
     dead = free_port()
@@ -67,7 +67,7 @@ def test_health_is_503_when_the_cache_is_down(api: Api, pointing_at_nothing: dic
 def test_database_connection_is_made_again_after_it_was_killed(api: Api, state) -> None:
     import psycopg
 
-    from dogwalk import db
+    from dogwalk.adapters import db
 
     assert api.get("/v1/health").status == 200
     backend = db.connection().info.backend_pid

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dogwalk import migrations
+from dogwalk.adapters import migrations
 
 
 def test_applied_migrations_are_recorded_and_not_run_again(state) -> None:

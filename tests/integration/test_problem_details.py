@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from dogwalk import registry
-from dogwalk.api import Endpoint
+from dogwalk.edge.api import Route
 from dogwalk.errors import Conflict
 from local.gateway import rest_event
 from local.runtime import LambdaContext
@@ -21,7 +21,7 @@ from local.runtime import LambdaContext
 ROUTE = registry.Endpoint(
     name="create_thing", method="POST", path="/v1/things/{thing_id}", roles=registry.OWNER, status_code=201
 )
-endpoint = Endpoint(ROUTE)
+route = Route(ROUTE)
 
 
 class ThingIn(BaseModel):
@@ -36,13 +36,13 @@ class ThingOut(BaseModel):
     owner_id: str
 
 
-@endpoint.handle
+@route.handle
 def create_thing(thing_id: str, thing: ThingIn) -> ThingOut:
     if thing.name == "boom":
         raise RuntimeError("database password is hunter2")
     if thing.name == "taken":
         raise Conflict("That name is taken.", code="name_taken")
-    return ThingOut(id=thing_id, name=thing.name, owner_id=endpoint.principal.user_id)
+    return ThingOut(id=thing_id, name=thing.name, owner_id=route.principal.user_id)
 
 
 def call(body: bytes | str, role: str | None = "owner") -> tuple[int, dict[str, list[str]], Any]:
@@ -53,7 +53,7 @@ def call(body: bytes | str, role: str | None = "owner") -> tuple[int, dict[str, 
     )  # fmt: skip
     if role:
         event["requestContext"]["authorizer"] = {"sub": "user-1", "role": role, "principalId": "user-1"}
-    result = endpoint.lambda_handler(event, LambdaContext("create_thing"))
+    result = route.lambda_handler(event, LambdaContext("create_thing"))
     headers = result["multiValueHeaders"]
     return result["statusCode"], headers, json.loads(result["body"])
 
@@ -138,7 +138,7 @@ def test_a_body_that_is_not_json_is_415() -> None:
     )  # fmt: skip
     event["requestContext"]["authorizer"] = {"sub": "user-1", "role": "owner", "principalId": "user-1"}
 
-    result = endpoint.lambda_handler(event, LambdaContext("create_thing"))
+    result = route.lambda_handler(event, LambdaContext("create_thing"))
 
     assert result["statusCode"] == 415
     assert json.loads(result["body"])["code"] == "unsupported_media_type"

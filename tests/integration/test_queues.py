@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
-from dogwalk import aws
+from dogwalk.adapters import aws
 from dogwalk.registry import QueueConsumer, TopicRule
 from local.bridge import TopicBridge, rule_message
 from local.mqtt import Credentials, MqttBroker

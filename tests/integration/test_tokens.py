@@ -12,10 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from dogwalk import signing_keys
+from dogwalk.auth import signing_keys
+from dogwalk.auth.tokens import issue_access_token, verify_access_token
 from dogwalk.config import settings
 from dogwalk.errors import Unauthorized
-from dogwalk.tokens import issue_access_token, verify_access_token
 from tests.integration.conftest import Api
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dogwalk.bookings import cancellation_charge
+from dogwalk.bookings.lifecycle import cancellation_charge
 
 START = datetime(2027, 3, 3, 15, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dogwalk import cache, db
+from dogwalk.adapters import cache, db
 from dogwalk.config import settings
 
 PROXY = "dogwalk-dev.proxy-abc123.us-east-1.rds.amazonaws.com"
@@ -59,7 +59,7 @@ def test_database_token_is_signed_again_after_ten_minutes(monkeypatch: pytest.Mo
             signed.append(f"token-{len(signed)}")
             return signed[-1]
 
-    monkeypatch.setattr("dogwalk.aws.regional_client", lambda service, region: Rds())
+    monkeypatch.setattr("dogwalk.adapters.aws.regional_client", lambda service, region: Rds())
     monkeypatch.setenv("DATABASE_URL", f"postgresql://dogwalk@{PROXY}/dogwalk")
     monkeypatch.setenv("DOGWALK_DATABASE_IAM_AUTH_REGION", "us-east-1")
     assert [db.connect_arguments()["password"], db.connect_arguments()["password"]] == ["token-0", "token-0"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from dogwalk import preferences
+from dogwalk.notifications import preferences
 from dogwalk.notifications.channels import is_e164, push_message
 from dogwalk.notifications.texts import Text, dog_list, money
 

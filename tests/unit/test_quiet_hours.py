@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dogwalk.preferences import Preferences, quiet_until
+from dogwalk.notifications.preferences import Preferences, quiet_until
 
 NEW_YORK = "America/New_York"
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dogwalk import report_card
+from dogwalk.tracking import report_card
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2026, 7, 1, 13, 0, tzinfo=UTC)

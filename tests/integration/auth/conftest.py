@@ -66,7 +66,7 @@ def query(database_url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
 @pytest.fixture
 def redis_goes_down(state: Dependencies) -> Iterator[Callable[[], None]]:
     """Call it to point REDIS_URL at a port where nothing listens; Redis is back after the test."""
-    from dogwalk import cache, db
+    from dogwalk.adapters import cache, db
     from dogwalk.config import settings
     from local.services import free_port
 

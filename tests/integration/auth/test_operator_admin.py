@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from dogwalk import accounts
+from dogwalk.auth import accounts
 from local.runtime import LambdaContext
 from tests.conftest import REPO, Dependencies
 from tests.integration.auth.conftest import AuthApi, assert_problem, login, query, register
@@ -61,7 +61,7 @@ def test_admins_cannot_register_through_the_api(api: AuthApi, state: Dependencie
 def test_the_migration_function_ensures_the_operator_admin_from_the_environment(
     api: AuthApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import run_migrations
+    from operations import run_migrations
 
     monkeypatch.setenv("DOGWALK_ADMIN_EMAIL", ADMIN_EMAIL)
     monkeypatch.setenv("DOGWALK_ADMIN_PASSWORD", ADMIN_PASSWORD)

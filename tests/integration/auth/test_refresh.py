@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from dogwalk import sessions
+from dogwalk.auth import sessions
 from dogwalk.errors import Unauthorized
 from tests.conftest import Dependencies, insert_user
 from tests.integration.auth.conftest import AuthApi, assert_problem, login, refresh, register

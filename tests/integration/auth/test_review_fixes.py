@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from dogwalk import accounts
+from dogwalk.auth import accounts
 from dogwalk.errors import RateLimited
 from tests.integration.auth.conftest import AuthApi, assert_problem, login, refresh, register
 

@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from dogwalk import aws, signing_keys
+from dogwalk.adapters import aws
+from dogwalk.auth import signing_keys
 from dogwalk.config import settings
 from local.runtime import LambdaContext
 from tests.conftest import REPO
@@ -20,7 +21,7 @@ from tests.integration.auth.conftest import AuthApi, register
 
 
 def _rotate() -> str:
-    import rotate_signing_keys
+    from auth import rotate_signing_keys
 
     event = json.loads((REPO / "events" / "rotate_signing_keys.json").read_text())
     return rotate_signing_keys.lambda_handler(event, LambdaContext("rotate_signing_keys"))["kid"]

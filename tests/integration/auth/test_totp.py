@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 
-from dogwalk import db, totp
+from dogwalk.adapters import db
+from dogwalk.auth import totp
 from tests.conftest import Dependencies, insert_user
 from tests.integration.auth.conftest import AuthApi, assert_problem, login, register
 

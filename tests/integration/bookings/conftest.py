@@ -61,9 +61,9 @@ def walk(walker: Caller, dogs: list[str], start: datetime, **changes: Any) -> di
 
 
 def gateway() -> stripe.StripeClient:
-    from dogwalk import payments
+    from dogwalk.payments import gateway
 
-    return payments._client()
+    return gateway._client()
 
 
 def database_url() -> str:

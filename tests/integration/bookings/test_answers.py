@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from dogwalk import bookings
+from dogwalk.bookings import lifecycle
 from local.runtime import LambdaContext
 from tests.conftest import REPO, Dependencies
 from tests.integration.bookings.conftest import database_url, gateway, intent_of, next_weekday_at, walk
@@ -63,7 +63,7 @@ def test_accepting_one_of_two_overlapping_requests_refuses_the_other(api: Api, o
 
 
 def run_sweep() -> dict:
-    import expire_bookings
+    from bookings import expire_bookings
 
     event = json.loads((REPO / "events" / "expire_bookings.json").read_text())
     return expire_bookings.lambda_handler(event, LambdaContext("expire_bookings"))
@@ -91,7 +91,7 @@ def test_the_sweep_expires_requests_whose_start_passed_and_releases_their_holds(
 
 def test_the_sweep_releases_a_hold_the_decline_could_not(api: Api, state, owner, walker, card) -> None:
     booking = book(api, owner, walker, card, next_weekday_at(10))
-    bookings.move(booking["id"], "declined", actor_id=walker.id)  # as if the gateway had been down
+    lifecycle.move(booking["id"], "declined", actor_id=walker.id)  # as if the gateway had been down
 
     assert run_sweep() == {"expired": 0, "released": 1}
     assert gateway().v1.payment_intents.retrieve(intent_of(booking["id"])).status == "canceled"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dogwalk import bookings, ledger
+from dogwalk.bookings import lifecycle
+from dogwalk.payments import ledger
 from tests.integration.bookings.conftest import database_url, gateway, intent_of, next_weekday_at, walk
 from tests.integration.conftest import Api, assert_problem
 from tests.integration.marketplace.conftest import Caller, create_dog, new_caller, rows
@@ -37,7 +38,7 @@ def test_an_owner_cancelling_five_hours_ahead_pays_half(api: Api, owner, walker,
     total = booking["price"]["total_cents"]
     start = rows(database_url(), "SELECT start_ts FROM bookings WHERE id = %s", booking["id"])[0]["start_ts"]
 
-    cancelled = bookings.cancel(booking["id"], owner.id, None, now=start - timedelta(hours=5))
+    cancelled = lifecycle.cancel(booking["id"], owner.id, None, now=start - timedelta(hours=5))
 
     half = (total + 1) // 2
     assert cancelled["refund_cents"] == total - half
@@ -51,14 +52,14 @@ def test_an_owner_cancelling_under_two_hours_ahead_pays_all(api: Api, owner, wal
     booking = accepted(api, owner, walker, card)
     start = rows(database_url(), "SELECT start_ts FROM bookings WHERE id = %s", booking["id"])[0]["start_ts"]
 
-    assert bookings.cancel(booking["id"], owner.id, None, now=start - timedelta(minutes=90))["refund_cents"] == 0
+    assert lifecycle.cancel(booking["id"], owner.id, None, now=start - timedelta(minutes=90))["refund_cents"] == 0
 
 
 def test_a_walker_cancelling_refunds_the_owner_in_full(api: Api, owner, walker, card) -> None:
     booking = accepted(api, owner, walker, card)
     start = rows(database_url(), "SELECT start_ts FROM bookings WHERE id = %s", booking["id"])[0]["start_ts"]
 
-    cancelled = bookings.cancel(booking["id"], walker.id, "sick", now=start - timedelta(minutes=30))
+    cancelled = lifecycle.cancel(booking["id"], walker.id, "sick", now=start - timedelta(minutes=30))
 
     assert cancelled["refund_cents"] == booking["price"]["total_cents"]
     told = rows(database_url(), "SELECT recipient_id::text AS who FROM outbox WHERE event_type = 'booking.cancelled'")
@@ -71,6 +72,6 @@ def test_only_its_parties_may_cancel_and_only_before_it_starts(api: Api, state, 
 
     assert_problem(api.post(f"/v1/bookings/{booking['id']}/cancel", json_body={}, token=stranger.token), 404,
                    "not_found")  # fmt: skip
-    bookings.move(booking["id"], "in_progress", actor_id=walker.id)
+    lifecycle.move(booking["id"], "in_progress", actor_id=walker.id)
     assert_problem(api.post(f"/v1/bookings/{booking['id']}/cancel", json_body={}, token=owner.token), 409,
                    "invalid_state")  # fmt: skip

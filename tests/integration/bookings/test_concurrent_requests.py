@@ -11,7 +11,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from dogwalk import db
+from dogwalk.adapters import db
 from dogwalk.registry import endpoint
 from local.gateway import rest_event
 from local.runtime import LambdaContext
@@ -33,7 +33,7 @@ def request_event(owner: Caller, body: dict[str, Any], key: str) -> dict[str, An
 
 def test_twenty_concurrent_requests_with_one_key_make_one_booking_and_one_hold(api: Api, owner, walker,
                                                                                card) -> None:  # fmt: skip
-    import create_booking
+    from bookings import create_booking
 
     body = {**walk(walker, [create_dog(api, owner)["id"]], next_weekday_at(10)), "payment_method_id": card}
     event = request_event(owner, body, key=str(uuid.uuid4()))

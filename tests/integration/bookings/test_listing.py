@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from dogwalk import bookings
+from dogwalk.bookings import lifecycle
 from tests.conftest import Dependencies
 from tests.integration.bookings.conftest import EVERY_DAY, database_url, next_weekday_at, walk
 from tests.integration.conftest import Answer, Api, assert_problem
@@ -285,7 +285,7 @@ def test_an_owner_cancelling_five_hours_ahead_is_half_captured_the_rest_released
     booking = book(api, owner, walker, card, next_weekday_at(10))
     accept(api, walker, booking)
 
-    bookings.cancel(booking["id"], owner.id, None, now=start_of(booking["id"]) - timedelta(hours=5))
+    lifecycle.cancel(booking["id"], owner.id, None, now=start_of(booking["id"]) - timedelta(hours=5))
 
     total = booking["price"]["total_cents"]
     half = (total + 1) // 2
@@ -296,7 +296,7 @@ def test_an_owner_cancelling_under_two_hours_ahead_is_captured_in_full(api: Api,
     booking = book(api, owner, walker, card, next_weekday_at(10))
     accept(api, walker, booking)
 
-    bookings.cancel(booking["id"], owner.id, None, now=start_of(booking["id"]) - timedelta(minutes=90))
+    lifecycle.cancel(booking["id"], owner.id, None, now=start_of(booking["id"]) - timedelta(minutes=90))
 
     total = booking["price"]["total_cents"]
     assert payment(api, booking["id"], owner) == expected("captured", total, captured=total)

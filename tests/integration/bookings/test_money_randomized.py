@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dogwalk import bookings, payouts
+from dogwalk.bookings import lifecycle
+from dogwalk.payments import payouts
 from tests.conftest import Dependencies
 from tests.integration.bookings.conftest import EVERY_DAY, NEW_YORK, database_url, gateway, walk
 from tests.integration.bookings.test_webhooks import deliver, event
@@ -51,7 +52,7 @@ def payable(walker_id: str) -> str:
 
 
 def platform_share(charged: int, total: int, fee: int) -> int:
-    """The platform's part of `charged` (as `bookings._share_of_fee` specifies it)."""
+    """The platform's part of `charged` (as `lifecycle._share_of_fee` specifies it)."""
     if charged >= total:
         return fee
     return round(charged * fee / total) if total else 0
@@ -167,7 +168,7 @@ class Run:
             hours = self.distances.pop()
         else:
             hours = self.rng.choice([30, 10, 1])
-        cancelled = bookings.cancel(booking.id, booking.owner.id, None, now=booking.start - timedelta(hours=hours))
+        cancelled = lifecycle.cancel(booking.id, booking.owner.id, None, now=booking.start - timedelta(hours=hours))
         charge = 0
         if booking.status == "accepted":
             charge = 0 if hours >= 24 else (booking.total + 1) // 2 if hours >= 2 else booking.total
@@ -264,7 +265,7 @@ class Run:
     def expiry_sweep(self, booking: Booking) -> None:
         moment = booking.start + timedelta(minutes=1)
         due = [b for b in self.booked if b.status == "requested" and b.start <= moment]
-        assert bookings.expire_and_release(now=moment) == {"expired": len(due), "released": len(due)}
+        assert lifecycle.expire_and_release(now=moment) == {"expired": len(due), "released": len(due)}
         for each in due:
             each.status = "expired"
 

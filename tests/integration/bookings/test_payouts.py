@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from dogwalk import db, ledger, payouts
+from dogwalk.adapters import db
+from dogwalk.payments import ledger, payouts
 from local.runtime import LambdaContext
 from tests.conftest import REPO, Dependencies
 from tests.integration.bookings.conftest import EVERY_DAY, next_weekday_at, walk
@@ -200,7 +201,7 @@ def test_eight_concurrent_payouts_of_one_walker_pay_once(api: Api, state: Depend
 
 
 def run_payouts() -> dict[str, int]:
-    import pay_out_walkers
+    from payments import pay_out_walkers
 
     event = json.loads((REPO / "events" / "pay_out_walkers.json").read_text())
     return pay_out_walkers.lambda_handler(event, LambdaContext("pay_out_walkers"))

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 
-from dogwalk import pricing
+from dogwalk.bookings import pricing
 from tests.integration.bookings.conftest import EVERY_DAY, database_url, gateway, next_weekday_at, walk
 from tests.integration.conftest import Api, assert_problem
 from tests.integration.marketplace.conftest import create_dog, make_walker, new_caller, rows
@@ -94,13 +94,13 @@ def test_each_request_time_rule_is_a_422_with_its_reason(
 
 
 def test_a_walker_already_accepted_for_that_time_is_409(api: Api, owner, walker, card) -> None:
-    from dogwalk import bookings
+    from dogwalk.bookings import lifecycle
 
     dog = create_dog(api, owner)["id"]
     start = next_weekday_at(10)
     first = api.post("/v1/bookings", json_body={**walk(walker, [dog], start), "payment_method_id": card},
                      token=owner.token).json()  # fmt: skip
-    bookings.move(first["id"], "accepted", actor_id=walker.id)
+    lifecycle.move(first["id"], "accepted", actor_id=walker.id)
 
     again = api.post("/v1/bookings", json_body={**walk(walker, [dog], start + timedelta(minutes=30)),
                                                 "payment_method_id": card}, token=owner.token)  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dogwalk import bookings
+from dogwalk.bookings import lifecycle
 from tests.integration.bookings.conftest import database_url, next_weekday_at, walk
 from tests.integration.conftest import Api, assert_problem
 from tests.integration.marketplace.conftest import Caller, create_dog, new_caller, rows
@@ -12,10 +12,10 @@ def completed(api: Api, owner: Caller, walker: Caller, card: str, *, finish: boo
     dog = create_dog(api, owner)["id"]
     body = {**walk(walker, [dog], next_weekday_at(10, days_ahead=10 + 7 * week)), "payment_method_id": card}
     booking = api.post("/v1/bookings", json_body=body, token=owner.token).json()["id"]
-    bookings.move(booking, "accepted", actor_id=walker.id)
-    bookings.move(booking, "in_progress", actor_id=walker.id)
+    lifecycle.move(booking, "accepted", actor_id=walker.id)
+    lifecycle.move(booking, "in_progress", actor_id=walker.id)
     if finish:
-        bookings.move(booking, "completed", actor_id=walker.id)
+        lifecycle.move(booking, "completed", actor_id=walker.id)
     return str(booking)
 
 

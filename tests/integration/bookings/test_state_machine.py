@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from dogwalk import bookings
+from dogwalk.bookings import lifecycle
 from dogwalk.errors import Conflict, InvalidState
 from tests.conftest import Dependencies, SeededUser, insert_user
 
@@ -64,7 +64,7 @@ def test_the_legal_paths_each_leave_an_audit_row_and_an_event_per_step(state, pe
 
     for to in path:
         actor = None if to == "expired" else (owner.id if to == "cancelled" else walker.id)
-        assert bookings.move(booking, to, actor_id=actor)["status"] == to
+        assert lifecycle.move(booking, to, actor_id=actor)["status"] == to
 
     audit = rows(
         state, "SELECT from_status, to_status FROM booking_transitions WHERE booking_id = %s ORDER BY id", booking
@@ -84,10 +84,10 @@ def test_any_other_transition_is_invalid_state_and_changes_nothing(state, people
     owner, walker = people
     booking = request(state, owner, walker)
     for to in path:
-        bookings.move(booking, to, actor_id=walker.id)
+        lifecycle.move(booking, to, actor_id=walker.id)
 
     with pytest.raises(InvalidState):
-        bookings.move(booking, illegal, actor_id=walker.id)
+        lifecycle.move(booking, illegal, actor_id=walker.id)
 
     assert len(rows(state, "SELECT 1 FROM booking_transitions WHERE booking_id = %s", booking)) == len(path)
 
@@ -96,9 +96,9 @@ def test_a_cancellation_is_told_to_the_other_party(state, people) -> None:
     owner, walker = people
     by_owner, by_walker = request(state, owner, walker), request(state, owner, walker, START + timedelta(days=1))
 
-    bookings.move(by_owner, "cancelled", actor_id=owner.id)
-    bookings.move(by_walker, "accepted", actor_id=walker.id)
-    bookings.move(by_walker, "cancelled", actor_id=walker.id)
+    lifecycle.move(by_owner, "cancelled", actor_id=owner.id)
+    lifecycle.move(by_walker, "accepted", actor_id=walker.id)
+    lifecycle.move(by_walker, "cancelled", actor_id=walker.id)
 
     told = rows(state, "SELECT recipient_id::text AS who, payload->>'booking_id' AS booking FROM outbox"
                        " WHERE event_type = 'booking.cancelled'")  # fmt: skip
@@ -114,7 +114,7 @@ def test_fifty_concurrent_accepts_of_overlapping_requests_accept_exactly_one(sta
     def accept(booking: str) -> None:
         barrier.wait()
         try:
-            bookings.move(booking, "accepted", actor_id=walker.id)
+            lifecycle.move(booking, "accepted", actor_id=walker.id)
             outcomes.append("accepted")
         except Conflict as exc:
             outcomes.append(exc.code)
@@ -144,5 +144,5 @@ def test_back_to_back_walks_are_not_an_overlap(state, people) -> None:
     owner, walker = people
     first, second = request(state, owner, walker), request(state, owner, walker, START + timedelta(minutes=60))
 
-    bookings.move(first, "accepted", actor_id=walker.id)
-    bookings.move(second, "accepted", actor_id=walker.id)
+    lifecycle.move(first, "accepted", actor_id=walker.id)
+    lifecycle.move(second, "accepted", actor_id=walker.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dogwalk import ledger
+from dogwalk.payments import ledger
 from tests.integration.bookings.conftest import database_url, gateway, intent_of
 from tests.integration.bookings.test_walk_and_capture import accepted_walk
 from tests.integration.conftest import Api, assert_problem
@@ -113,7 +113,7 @@ def test_a_retried_tip_with_its_key_is_replayed_and_charged_once(api: Api, owner
 
 
 def test_a_tip_whose_answer_was_lost_is_charged_once_on_retry(api: Api, owner, walker, card, monkeypatch) -> None:
-    from dogwalk import tips
+    from dogwalk.payments import tips
 
     booking = completed_walk(api, owner, walker, card)
     tip = f"/v1/bookings/{booking['id']}/tip"

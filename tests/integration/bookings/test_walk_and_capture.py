@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from dogwalk import ledger
+from dogwalk.payments import ledger
 from tests.integration.bookings.conftest import database_url, gateway, intent_of, next_weekday_at, walk
 from tests.integration.conftest import Api, assert_problem
 from tests.integration.marketplace.conftest import Caller, create_dog, new_caller, rows, run_sql

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dogwalk import ledger
+from dogwalk.payments import ledger
 from tests.integration.bookings.conftest import database_url, gateway, intent_of
 from tests.integration.bookings.test_tips import balances, completed_walk
 from tests.integration.bookings.test_walk_and_capture import accepted_walk
@@ -138,11 +138,11 @@ def test_a_refund_made_at_the_gateway_is_posted_once(api: Api, owner, walker, ca
 def test_what_a_partial_capture_released_is_not_a_refund(api: Api, owner, walker, card) -> None:
     from datetime import timedelta
 
-    from dogwalk import bookings
+    from dogwalk.bookings import lifecycle
 
     booking = accepted_walk(api, owner, walker, card, minutes_from_now=5 * 60)
     start = rows(database_url(), "SELECT start_ts FROM bookings WHERE id = %s", booking["id"])[0]["start_ts"]
-    bookings.cancel(booking["id"], owner.id, None, now=start - timedelta(hours=5))  # half is captured
+    lifecycle.cancel(booking["id"], owner.id, None, now=start - timedelta(hours=5))  # half is captured
     charge = gateway().v1.payment_intents.retrieve(intent_of(booking["id"]), params={"expand": ["latest_charge"]})
     assert charge.latest_charge.amount_refunded > 0  # the released half, as Stripe reports it
 
@@ -154,7 +154,7 @@ def test_what_a_partial_capture_released_is_not_a_refund(api: Api, owner, walker
 
 def test_a_tip_charged_whose_answer_was_lost_is_settled_by_its_event(api: Api, owner, walker, card,
                                                                       monkeypatch) -> None:  # fmt: skip
-    from dogwalk import tips
+    from dogwalk.payments import tips
 
     booking = completed_walk(api, owner, walker, card)
     monkeypatch.setattr(tips, "settle", lambda *args: (_ for _ in ()).throw(RuntimeError("died")))

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from dogwalk import ledger
+from dogwalk.payments import ledger
 from tests.conftest import Dependencies, insert_user
 from tests.integration.conftest import Api, assert_problem, token_for
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from dogwalk import idempotency
+from dogwalk.edge import idempotency
 from dogwalk.errors import IdempotencyConflict
 from tests.conftest import Dependencies, SeededUser, insert_user
 from tests.integration.conftest import Api, assert_problem, token_for

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from dogwalk import aws, registry, relay
+from dogwalk import registry
+from dogwalk.adapters import aws
+from dogwalk.events import relay
 from local import runtime
 from local.queues import failed_message_ids, sqs_event
 from tests.integration.bookings.conftest import admin, card, database_url, owner, walker  # noqa: F401 - fixtures

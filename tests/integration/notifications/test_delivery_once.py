@@ -13,7 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from dogwalk import aws, db, outbox, relay
+from dogwalk.adapters import aws, db
+from dogwalk.events import outbox, relay
 from local.queues import QueueRunner, dead_letter_queue
 from tests.conftest import Dependencies, insert_user
 from tests.integration.marketplace.conftest import Caller, run_sql
@@ -135,7 +136,7 @@ def walker_email(user_id: str) -> str:
 def test_a_poison_message_lands_in_the_dead_letter_queue_after_the_redrive_count(
     senders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import notify_inbox
+    from notifications import notify_inbox
 
     events: list[dict[str, Any]] = []
 
@@ -143,7 +144,7 @@ def test_a_poison_message_lands_in_the_dead_letter_queue_after_the_redrive_count
         events.append(event)
         return notify_inbox.lambda_handler(event, context)
 
-    monkeypatch.setitem(sys.modules, "notify_inbox", types.SimpleNamespace(lambda_handler=watched))
+    monkeypatch.setitem(sys.modules, "notifications.notify_inbox", types.SimpleNamespace(lambda_handler=watched))
     inbox = consumer("notify_inbox")
     runner = QueueRunner(threading.Event(), (inbox,))
     runner.ensure_queues()

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from dogwalk import aws, db, outbox, relay
+from dogwalk.adapters import aws, db
+from dogwalk.events import outbox, relay
 from dogwalk.notifications import deliveries
 from tests.conftest import Dependencies
 from tests.integration.conftest import Api, assert_problem

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from dogwalk import db, outbox
+from dogwalk.adapters import db
+from dogwalk.events import outbox
 from tests.integration.bookings.conftest import next_weekday_at, walk
 from tests.integration.conftest import Api
 from tests.integration.marketplace.conftest import Caller, create_dog, rows, run_sql

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from dogwalk import db, outbox, preferences, relay
-from dogwalk.notifications import deliveries
+from dogwalk.adapters import db
+from dogwalk.events import outbox, relay
+from dogwalk.notifications import deliveries, preferences
 from tests.integration.marketplace.conftest import Caller, run_sql
 from tests.integration.notifications.conftest import (
     database_url,

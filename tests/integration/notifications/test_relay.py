@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dogwalk import aws, db, outbox, relay
+from dogwalk.adapters import aws, db
+from dogwalk.events import outbox, relay
 from tests.integration.bookings.conftest import database_url, next_weekday_at, walk
 from tests.integration.conftest import Api
 from tests.integration.marketplace.conftest import create_dog, rows

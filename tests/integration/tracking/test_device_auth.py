@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from authorize_device import lambda_handler
+from tracking.authorize_device import lambda_handler
 
-from dogwalk import devices
-from dogwalk.tokens import issue_access_token
+from dogwalk.auth.tokens import issue_access_token
+from dogwalk.tracking import device_policy
 from local.mqtt import Credentials, MqttBroker
 from local.runtime import LambdaContext
 from local.services import free_port
@@ -149,8 +149,8 @@ def test_publishing_is_allowed_to_exactly_the_location_and_event_topics_of_the_w
     walks = {"3f0c8a52-5b6e-4c1d-9a57-2f1e8d9c4b10"}
     ours = "dogwalk/walks/3f0c8a52-5b6e-4c1d-9a57-2f1e8d9c4b10"
 
-    assert devices.may_publish(walks, f"{ours}/location")
-    assert devices.may_publish(walks, f"{ours}/event")
+    assert device_policy.may_publish(walks, f"{ours}/location")
+    assert device_policy.may_publish(walks, f"{ours}/event")
     for refused in (
         f"{ours}/chat",
         f"{ours}/location/more",
@@ -159,8 +159,8 @@ def test_publishing_is_allowed_to_exactly_the_location_and_event_topics_of_the_w
         "dogwalk/walks/6a1f3d2e-0000-4000-8000-000000000000/location",
         "dogwalk/walks/+/location",
     ):
-        assert not devices.may_publish(walks, refused), refused  # fmt: skip
-    assert not devices.may_publish(set(), f"{ours}/location")
+        assert not device_policy.may_publish(walks, refused), refused  # fmt: skip
+    assert not device_policy.may_publish(set(), f"{ours}/location")
 
 
 # The local broker: the same rule on a real amqtt broker

@@ -37,7 +37,7 @@ def location(lat: float, lon: float, at: datetime, **extra: Any) -> dict[str, An
 
 
 def ingest(records: list[dict[str, Any]]) -> dict[str, Any]:
-    import ingest_walk_messages
+    from tracking import ingest_walk_messages
 
     return dict(ingest_walk_messages.lambda_handler({"Records": records}, LambdaContext("ingest_walk_messages")))
 

@@ -14,7 +14,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from dogwalk import cache, live, tracking
+from dogwalk.adapters import cache
+from dogwalk.tracking import ingest, live
 from local.websocket import WebSocketGateway
 from tests.conftest import Dependencies
 from tests.integration.conftest import Api
@@ -89,14 +90,14 @@ def test_the_owner_sees_positions_in_time_order_as_they_are_ingested(
 
 def test_events_are_pushed_with_the_positions(walk: Walk, websocket: WebSocketGateway) -> None:
     now = int(time.time())
-    point = tracking.points_of(locations(now - 10, 1)[0])
-    pee = tracking.event_of({"type": "pee", "tst": now - 5, "lat": 40.7561, "lon": -73.9860})
+    point = ingest.points_of(locations(now - 10, 1)[0])
+    pee = ingest.event_of({"type": "pee", "tst": now - 5, "lat": 40.7561, "lon": -73.9860})
 
     with watcher(websocket, walk.owner.token) as socket:
         subscribe(socket, walk.id)
-        outcome = tracking.ingest(walk.id, point, [pee])
+        outcome = ingest.ingest(walk.id, point, [pee])
         assert outcome is not None
-        assert live.publish(walk.id, tracking.live_messages(outcome)) == 2
+        assert live.publish(walk.id, ingest.live_messages(outcome)) == 2
 
         assert receive(socket)["type"] == "position"
         assert receive(socket) == {"type": "event", "walk_id": walk.id, "event": "pee", "lat": 40.7561,
@@ -145,7 +146,7 @@ def subscribe_error_for_unknown_walk(gateway: WebSocketGateway, caller: Caller) 
 
 
 def test_a_bad_token_cannot_connect(api: Api, state: Dependencies, admin: Caller, websocket: WebSocketGateway) -> None:
-    from dogwalk.tokens import issue_access_token
+    from dogwalk.auth.tokens import issue_access_token
 
     user = new_caller(state, "owner")
     expired = issue_access_token(user.id, "owner", now=time.time() - 3600)[0]
@@ -174,10 +175,10 @@ def test_a_connection_that_went_away_is_forgotten_on_the_next_push(walk: Walk, w
 
     with watcher(websocket, walk.owner.token) as socket:
         subscribe(socket, walk.id)
-        outcome = tracking.ingest(walk.id, tracking.points_of(locations(int(time.time()) - 10, 1)[0]))
+        outcome = ingest.ingest(walk.id, ingest.points_of(locations(int(time.time()) - 10, 1)[0]))
         assert outcome is not None
 
-        delivered = live.publish(walk.id, tracking.live_messages(outcome))
+        delivered = live.publish(walk.id, ingest.live_messages(outcome))
 
         assert delivered == 1
         assert receive(socket)["type"] == "position"

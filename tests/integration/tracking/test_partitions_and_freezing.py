@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dogwalk import tracking
+from dogwalk.tracking import ingest
 from local.runtime import LambdaContext
 from tests.integration.bookings.conftest import database_url
 from tests.integration.conftest import Api
@@ -25,7 +25,7 @@ def month_name(moment: datetime, ahead: int = 0) -> str:
 
 
 def test_the_daily_job_makes_months_ahead_and_drops_what_is_past_retention() -> None:
-    import maintain_walk_points
+    from tracking import maintain_walk_points
 
     run_sql(database_url(), "CREATE TABLE walk_points_2024_01 PARTITION OF walk_points"
                             " FOR VALUES FROM ('2024-01-01 00:00+00') TO ('2024-02-01 00:00+00')")  # fmt: skip
@@ -43,7 +43,7 @@ def test_a_point_in_a_month_without_its_partition_gets_one(walk: Walk) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     run_sql(database_url(), f"DROP TABLE {month_name(now)}")  # as if the daily job had never run
 
-    outcome = tracking.ingest(walk.id, [tracking.Point(now, 40.7560, -73.9860, 5.0)])
+    outcome = ingest.ingest(walk.id, [ingest.Point(now, 40.7560, -73.9860, 5.0)])
 
     assert outcome is not None and len(outcome.accepted) == 1
     assert month_name(now) in partitions()
@@ -52,10 +52,10 @@ def test_a_point_in_a_month_without_its_partition_gets_one(walk: Walk) -> None:
 
 def test_a_completed_walk_is_frozen(api: Api, walk: Walk) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    tracking.ingest(walk.id, [tracking.Point(now, 40.7560, -73.9860, 5.0)])
+    ingest.ingest(walk.id, [ingest.Point(now, 40.7560, -73.9860, 5.0)])
     assert api.post(f"/v1/bookings/{walk.booking_id}/complete", token=walk.walker.token).status == 200
 
-    late = tracking.ingest(walk.id, [tracking.Point(now + timedelta(seconds=1), 40.7561, -73.9860, 5.0)])
+    late = ingest.ingest(walk.id, [ingest.Point(now + timedelta(seconds=1), 40.7561, -73.9860, 5.0)])
 
     assert late is not None and late.accepted == [] and late.dropped == {"walk_ended": 1}
     summary = rows(database_url(), "SELECT points, dropped FROM walks WHERE id = %s", walk.id)[0]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dogwalk import tracking
+from dogwalk.tracking import ingest
 from tests.conftest import Dependencies
 from tests.integration.bookings.conftest import database_url
 from tests.integration.conftest import Answer, Api, assert_problem
@@ -30,12 +30,12 @@ def at(north_m: float, east_m: float) -> tuple[float, float]:
     return lat, ORIGIN[1] + east_m / (METRES_PER_DEGREE * math.cos(math.radians(ORIGIN[0])))
 
 
-def track(start: datetime, count: int, step_s: int = 5) -> list[tracking.Point]:
+def track(start: datetime, count: int, step_s: int = 5) -> list[ingest.Point]:
     """North along Broadway at about 1.3 m/s."""
-    return [tracking.Point(start + timedelta(seconds=i * step_s), *at(i * 6.5, 0), 5.0) for i in range(count)]
+    return [ingest.Point(start + timedelta(seconds=i * step_s), *at(i * 6.5, 0), 5.0) for i in range(count)]
 
 
-def zig_zag(start: datetime, seconds: int) -> list[tracking.Point]:
+def zig_zag(start: datetime, seconds: int) -> list[ingest.Point]:
     """1 Hz for `seconds`: north at 1 m/s, crossing a 14 m wide park path every 10 s, GPS-jittered."""
     jitter = random.Random(7)
     points = []
@@ -43,7 +43,7 @@ def zig_zag(start: datetime, seconds: int) -> list[tracking.Point]:
         leg, into = divmod(s, 10)
         east = 14 * (into / 10 if leg % 2 == 0 else 1 - into / 10)
         north, east = s + jitter.uniform(-0.3, 0.3), east + jitter.uniform(-0.3, 0.3)
-        points.append(tracking.Point(start + timedelta(seconds=s), *at(north, east), 4.0))
+        points.append(ingest.Point(start + timedelta(seconds=s), *at(north, east), 4.0))
     return points
 
 
@@ -82,9 +82,9 @@ def off_segment_m(p: tuple[float, float], a: tuple[float, float], b: tuple[float
 def test_the_summary_is_what_was_ingested(api: Api, walk: Walk) -> None:
     start = started_at(walk)
     points = track(start + timedelta(seconds=10), 30)
-    late = tracking.Point(start - timedelta(hours=1), *ORIGIN, 5.0)
-    events = [tracking.WalkEvent(points[3].ts, "pee", *at(20, 0)), tracking.WalkEvent(points[9].ts, "water")]
-    tracking.ingest(walk.id, [*points, late, tracking.Point(points[0].ts, 0.0, 0.0, 500.0)], events,
+    late = ingest.Point(start - timedelta(hours=1), *ORIGIN, 5.0)
+    events = [ingest.WalkEvent(points[3].ts, "pee", *at(20, 0)), ingest.WalkEvent(points[9].ts, "water")]
+    ingest.ingest(walk.id, [*points, late, ingest.Point(points[0].ts, 0.0, 0.0, 500.0)], events,
                     now=points[-1].ts)  # fmt: skip
     stored = rows(database_url(), "SELECT distance_m FROM walks WHERE id = %s", walk.id)[0]["distance_m"]
 
@@ -110,11 +110,11 @@ def test_a_walk_without_points_has_no_position_nor_pace(api: Api, walk: Walk) ->
 
     assert (seen["distance_m"], seen["points"], seen["dropped"]) == (0, 0, {})
     assert seen["last_position"] is None and seen["pace_min_per_km"] is None
-    assert seen["events"] == dict.fromkeys(tracking.EVENT_TYPES, 0)
+    assert seen["events"] == dict.fromkeys(ingest.EVENT_TYPES, 0)
 
 
 def test_a_completed_walk_lasts_from_its_start_to_its_end(api: Api, walk: Walk) -> None:
-    tracking.ingest(walk.id, track(started_at(walk), 10))
+    ingest.ingest(walk.id, track(started_at(walk), 10))
     assert api.post(f"/v1/bookings/{walk.booking_id}/complete", token=walk.walker.token).status == 200
 
     seen = ok(api.get(f"/v1/walks/{walk.id}", token=walk.owner.token))
@@ -171,8 +171,8 @@ def line_of(collection: dict[str, Any]) -> dict[str, Any]:
 def test_the_route_is_a_line_in_time_order_even_after_points_arrived_out_of_order(api: Api, walk: Walk) -> None:
     points = track(started_at(walk) + timedelta(seconds=5), 40)
     later = points[-1].ts + timedelta(minutes=1)
-    tracking.ingest(walk.id, points[::2], now=later)
-    tracking.ingest(walk.id, list(reversed(points[1::2])), now=later)
+    ingest.ingest(walk.id, points[::2], now=later)
+    ingest.ingest(walk.id, list(reversed(points[1::2])), now=later)
 
     line = line_of(route(api, walk))
 
@@ -184,7 +184,7 @@ def test_the_route_is_a_line_in_time_order_even_after_points_arrived_out_of_orde
 
 def test_a_two_hour_zig_zag_simplifies_to_far_fewer_points_within_the_tolerance(api: Api, walk: Walk) -> None:
     points = zig_zag(started_at(walk) + timedelta(seconds=1), 2 * 3600)
-    outcome = tracking.ingest(walk.id, points, now=points[-1].ts)
+    outcome = ingest.ingest(walk.id, points, now=points[-1].ts)
     assert outcome is not None and len(outcome.accepted) == 7200
     full = line_of(route(api, walk))["geometry"]["coordinates"]
 
@@ -209,11 +209,11 @@ def test_a_two_hour_zig_zag_simplifies_to_far_fewer_points_within_the_tolerance(
 def test_walk_events_are_points_where_they_happened(api: Api, walk: Walk) -> None:
     points = track(started_at(walk) + timedelta(seconds=5), 20)
     events = [
-        tracking.WalkEvent(points[2].ts, "poo", *at(13, 2), None),
-        tracking.WalkEvent(points[5].ts, "note", *at(32.5, 0), 'Met "Bella" <3 & played'),
-        tracking.WalkEvent(points[11].ts + timedelta(seconds=1), "water"),  # no fix: where the walk was
+        ingest.WalkEvent(points[2].ts, "poo", *at(13, 2), None),
+        ingest.WalkEvent(points[5].ts, "note", *at(32.5, 0), 'Met "Bella" <3 & played'),
+        ingest.WalkEvent(points[11].ts + timedelta(seconds=1), "water"),  # no fix: where the walk was
     ]
-    tracking.ingest(walk.id, points, events, now=points[-1].ts)
+    ingest.ingest(walk.id, points, events, now=points[-1].ts)
 
     found = [f for f in route(api, walk)["features"] if f["geometry"] is None or f["geometry"]["type"] == "Point"]
 
@@ -227,7 +227,7 @@ def test_walk_events_are_points_where_they_happened(api: Api, walk: Walk) -> Non
 
 
 def test_an_empty_route_has_no_line_geometry(api: Api, walk: Walk) -> None:
-    tracking.ingest(walk.id, [], [tracking.WalkEvent(started_at(walk) + timedelta(seconds=3), "pee")])
+    ingest.ingest(walk.id, [], [ingest.WalkEvent(started_at(walk) + timedelta(seconds=3), "pee")])
 
     features = route(api, walk)["features"]
 
@@ -264,7 +264,7 @@ def texts(root: ET.Element) -> list[str]:
 def test_the_report_card_draws_the_route_and_states_the_numbers_and_names(api: Api, walk: Walk) -> None:
     start = started_at(walk)
     points = track(start + timedelta(seconds=5), 120)  # 10 minutes, 773.5 m
-    tracking.ingest(walk.id, points, [tracking.WalkEvent(points[40].ts, "pee", points[40].lat, points[40].lon)],
+    ingest.ingest(walk.id, points, [ingest.WalkEvent(points[40].ts, "pee", points[40].lat, points[40].lon)],
                     now=points[-1].ts)  # fmt: skip
     run_sql(database_url(), "UPDATE users SET name = 'Alex Morgan' WHERE id = %s", walk.walker.id)
     assert api.post(f"/v1/bookings/{walk.booking_id}/complete", token=walk.walker.token).status == 200
@@ -292,7 +292,7 @@ def test_names_are_escaped_and_the_card_still_parses(api: Api, walk: Walk) -> No
     dog_id = rows(database_url(), "SELECT dog_id FROM booking_dogs WHERE booking_id = %s", walk.booking_id)[0]
     run_sql(database_url(), "UPDATE dogs SET name = %s WHERE id = %s", nasty, dog_id["dog_id"])
     run_sql(database_url(), "UPDATE users SET name = %s WHERE id = %s", "Mallory </text><script/>", walk.walker.id)
-    tracking.ingest(walk.id, track(started_at(walk) + timedelta(seconds=5), 10))
+    ingest.ingest(walk.id, track(started_at(walk) + timedelta(seconds=5), 10))
 
     root, document = card(api, walk)
 

@@ -1,4 +1,4 @@
-"""The few errors the domain raises; `dogwalk.api` maps each to RFC 9457 problem details."""
+"""The few errors the domain raises; `dogwalk.edge.api` maps each to RFC 9457 problem details."""
 
 from __future__ import annotations
 

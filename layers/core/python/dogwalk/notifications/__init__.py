@@ -2,7 +2,7 @@
 
 The outbox relay publishes every event to the events topic; SNS fans it out to one SQS queue per
 channel (inbox, push, email, SMS; the SMS queue filters to the events worth a text), each with a
-dead-letter queue. One consumer per queue (`functions/notify_*.py`) hands each record to
+dead-letter queue. One consumer per queue (`functions/notifications/notify_*.py`) hands each record to
 `deliveries.deliver`, which claims (event, recipient, channel) in `notification_deliveries` before
 anything goes out, so an event delivered twice (SNS's at-least-once, a relay that crashed after
 publishing, an SQS retry) reaches the user once. Quiet hours hold push and SMS back: the delivery is
@@ -11,7 +11,9 @@ stored `delayed` with its due time and the event, and the minute's sweep sends i
 - `texts`: what each event says to its recipient (title, text, HTML email, link).
 - `channels`: the one interface every channel implements, and the four of them.
 - `deliveries`: the ledger, preferences and quiet hours, the delayed sweep.
-- `devices`: push devices and their SNS platform endpoints; a token belongs to its latest user.
+- `inbox` and `preferences`: the in-app inbox and each user's channels and quiet hours.
+- `registry`: the service's declarations.
+- `push_devices`: push devices and their SNS platform endpoints; a token belongs to its latest user.
 
 Push goes through SNS mobile push (platform applications for FCM and APNs, one platform endpoint
 per device) rather than calls to FCM and APNs from our functions:

@@ -17,11 +17,11 @@ from typing import Any, Literal, Protocol
 
 from psycopg.types.json import Jsonb
 
-from dogwalk import db
+from dogwalk.adapters import db
+from dogwalk.adapters.observability import logger
 from dogwalk.config import settings
-from dogwalk.notifications import devices
+from dogwalk.notifications import push_devices
 from dogwalk.notifications.texts import Text
-from dogwalk.observability import logger
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # SNS's answer when the provider told it the device's token is invalid or unregistered, or when the
@@ -85,7 +85,7 @@ class Email:
     name = "email"
 
     def send(self, delivery: Delivery) -> Outcome:
-        from dogwalk import aws
+        from dogwalk.adapters import aws
 
         text = delivery.text
         utf8 = "UTF-8"
@@ -116,7 +116,7 @@ class Sms:
             return Outcome("skipped", "no phone number")
         if not is_e164(phone):
             return Outcome("skipped", "phone number not in E.164 form")
-        from dogwalk import aws
+        from dogwalk.adapters import aws
 
         answer = aws.client("sns").publish(
             PhoneNumber=phone,
@@ -134,9 +134,9 @@ class Push:
     def send(self, delivery: Delivery) -> Outcome:
         from botocore.exceptions import ClientError
 
-        from dogwalk import aws
+        from dogwalk.adapters import aws
 
-        targets = devices.of_user(delivery.recipient.id)
+        targets = push_devices.of_user(delivery.recipient.id)
         if not targets:
             return Outcome("skipped", "no registered device")
         message = json.dumps(push_message(delivery.text))
@@ -156,7 +156,7 @@ class Push:
                 if code not in GONE:
                     failures.append(exc)
                     continue
-                devices.forget(device)
+                push_devices.forget(device)
                 forgotten += 1
                 logger.info("device forgotten: its token is no longer valid",
                             extra={"device_id": device.id, "user_id": delivery.recipient.id, "code": code})  # fmt: skip

@@ -23,10 +23,11 @@ from typing import Any, Literal
 from psycopg.types.json import Jsonb
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, field_validator
 
-from dogwalk import db, outbox, preferences
-from dogwalk.notifications import texts
+from dogwalk.adapters import db
+from dogwalk.adapters.observability import logger
+from dogwalk.events import outbox
+from dogwalk.notifications import preferences, texts
 from dogwalk.notifications.channels import CHANNELS, Delivery, Outcome, Recipient
-from dogwalk.observability import logger
 
 # longer than any consumer's run (the registry gives them 10 s): a claim this old was abandoned
 CLAIM_LEASE = timedelta(minutes=2)

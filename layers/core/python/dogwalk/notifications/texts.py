@@ -15,7 +15,7 @@ from string import Template
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dogwalk import db
+from dogwalk.adapters import db
 from dogwalk.config import settings
 
 # event type (or type/variant) → title, text; the variants: who hears of a cancellation, what a

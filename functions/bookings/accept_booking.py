@@ -1,0 +1,15 @@
+"""POST /v1/bookings/{booking_id}/accept: the walker's answer to a request."""
+
+from dogwalk.bookings import lifecycle
+from dogwalk.edge.api import Route
+from dogwalk.edge.schemas import BookingOut, booking_out
+
+route = Route("accept_booking")
+
+
+@route.handle
+def accept_booking(booking_id: str) -> BookingOut:
+    return booking_out(lifecycle.act_as_walker(booking_id, route.principal.user_id, "accepted"))
+
+
+lambda_handler = route.lambda_handler

@@ -1,0 +1,1 @@
+"""The marketplace service's handlers: one module per function declared in dogwalk/marketplace/registry.py."""

@@ -1,0 +1,40 @@
+"""GET /v1/notifications: your in-app inbox, newest first, a page at a time."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel
+
+from dogwalk.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from dogwalk.edge.api import Route
+from dogwalk.notifications import inbox
+
+route = Route("list_notifications")
+
+
+class NotificationOut(BaseModel):
+    id: str
+    event_type: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+@route.handle
+def list_notifications(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> NotificationPage:
+    rows, next_cursor = inbox.list_page(route.principal.user_id, limit, cursor)
+    return NotificationPage(items=[NotificationOut.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+lambda_handler = route.lambda_handler

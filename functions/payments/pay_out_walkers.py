@@ -1,0 +1,20 @@
+"""Scheduled weekly: each walker's available balance (earned more than 48 hours ago) is paid out,
+posted to the ledger, and announced (`payout.sent`); once per walker and week."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dogwalk.adapters.observability import instrument, logger, metrics
+from dogwalk.payments import payouts
+
+
+def pay_out_walkers(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    outcome = payouts.pay_out_all()
+    metrics.add_metric(name="WalkersPaid", unit="Count", value=outcome["walkers"])
+    metrics.add_metric(name="PaidOutCents", unit="Count", value=outcome["paid_cents"])
+    logger.info("weekly payout", extra=outcome)
+    return outcome
+
+
+lambda_handler = instrument(pay_out_walkers)

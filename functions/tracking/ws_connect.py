@@ -1,0 +1,40 @@
+"""$connect of the live view's WebSocket API (`/v1/ws?token=<access token>`): the access token is
+verified as the REST API's authorizer verifies it, and a suspended account is refused as the REST
+routes refuse it; the connection is then remembered with its user. Refusing is answering a
+non-2xx status: API Gateway then fails the upgrade with that status and nothing is stored.
+
+The token is read once, here: a connection lives up to 2 hours, longer than the token, and each
+subscribe checks the suspension again."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes.api_gateway_websocket_event import APIGatewayWebSocketEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dogwalk.adapters.observability import instrument, logger, metrics
+from dogwalk.auth import suspensions
+from dogwalk.auth.tokens import verify_access_token
+from dogwalk.errors import Unauthorized
+from dogwalk.tracking import live
+
+
+def ws_connect(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = APIGatewayWebSocketEvent(event)
+    try:
+        token = request.query_string_parameters.get("token")
+        if not token:
+            raise Unauthorized("An access token is required: /v1/ws?token=<access token>.")
+        claims = verify_access_token(token)
+    except Unauthorized as exc:
+        logger.info("live view connection refused", extra={"reason": exc.detail})
+        metrics.add_metric(name="TokensRefused", unit="Count", value=1)
+        return {"statusCode": 401}
+    if suspensions.is_suspended(claims.user_id):
+        logger.info("live view connection refused", extra={"reason": "suspended", "user_id": claims.user_id})
+        return {"statusCode": 403}
+    live.connect(request.request_context.connection_id, claims.user_id, claims.role)
+    return {"statusCode": 200}
+
+
+lambda_handler = instrument(ws_connect, correlation_paths.API_GATEWAY_REST)

@@ -1,0 +1,117 @@
+"""The auth service's functions: accounts, tokens, TOTP, suspension, the token authorizer and the
+signing keys' rotation."""
+
+from __future__ import annotations
+
+from dogwalk.declarations import (
+    ADMIN,
+    ANY_USER,
+    CACHE,
+    DATABASE,
+    SIGNING_KEYS_READ,
+    SIGNING_KEYS_WRITE,
+    Endpoint,
+    Function,
+    Schedule,
+    Service,
+)
+
+SERVICE = Service("auth", tag="Auth", uses=frozenset({DATABASE, CACHE}))
+# Hashing a password (Argon2id, 19 MiB) is CPU-bound: Lambda's CPU grows with memory.
+_HASHING_MB = 1024
+# the endpoints that answer a token pair sign it
+_SIGNING = frozenset({DATABASE, CACHE, SIGNING_KEYS_READ})
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    SERVICE.endpoint(
+        "get_jwks",
+        path="/.well-known/jwks.json",
+        summary="Public keys that verify access tokens (current and previous)",
+        tag="Health",
+        uses=frozenset({SIGNING_KEYS_READ}),
+    ),
+    SERVICE.endpoint(
+        "register",
+        method="POST",
+        path="/v1/auth/register",
+        status_code=201,
+        summary="Create an owner or walker account; answers a token pair",
+        memory_mb=_HASHING_MB,
+        uses=_SIGNING,
+    ),
+    SERVICE.endpoint(
+        "login",
+        method="POST",
+        path="/v1/auth/login",
+        summary="Email, password and (when on) a TOTP code for a token pair",
+        memory_mb=_HASHING_MB,
+        uses=_SIGNING,
+    ),
+    SERVICE.endpoint(
+        "refresh_tokens",
+        method="POST",
+        path="/v1/auth/refresh",
+        summary="Spend a refresh token for a new pair (reuse revokes the family)",
+        uses=_SIGNING,
+    ),
+    SERVICE.endpoint(
+        "logout",
+        method="POST",
+        path="/v1/auth/logout",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Revoke the refresh token's family",
+    ),
+    SERVICE.endpoint("get_me", path="/v1/auth/me", roles=ANY_USER, summary="The calling user"),
+    SERVICE.endpoint(
+        "change_password",
+        method="POST",
+        path="/v1/auth/password",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Change the password; every refresh family of the user is revoked",
+        memory_mb=_HASHING_MB,
+    ),
+    SERVICE.endpoint(
+        "setup_totp",
+        method="POST",
+        path="/v1/auth/mfa/totp/setup",
+        roles=ANY_USER,
+        summary="A new TOTP secret and its otpauth URI (pending until enabled)",
+    ),
+    SERVICE.endpoint(
+        "enable_totp",
+        method="POST",
+        path="/v1/auth/mfa/totp/enable",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Turn TOTP on with a valid code",
+    ),
+    SERVICE.endpoint(
+        "disable_totp",
+        method="POST",
+        path="/v1/auth/mfa/totp/disable",
+        status_code=204,
+        roles=ANY_USER,
+        summary="Turn TOTP off with a valid code",
+    ),
+    SERVICE.endpoint(
+        "suspend_user",
+        method="POST",
+        path="/v1/admin/users/{user_id}/suspend",
+        status_code=204,
+        roles=ADMIN,
+        summary="Suspend a user: no login, no refresh, live tokens refused",
+        tag="Admin",
+    ),
+)
+
+# The REST API's token authorizer; not an endpoint of its own.
+AUTHORIZER: Function = SERVICE.function("authorize", memory_mb=512, uses=frozenset({SIGNING_KEYS_READ, CACHE}))
+
+SCHEDULES: tuple[Schedule, ...] = (
+    # a new signing key every 30 days; the previous one keeps verifying until its tokens expire
+    SERVICE.schedule(
+        "rotate_signing_keys", every_s=30 * 24 * 3600, uses=frozenset({SIGNING_KEYS_READ, SIGNING_KEYS_WRITE})
+    ),
+)

@@ -1,0 +1,115 @@
+"""The bookings service's functions: a walk from its quote and request to its answer, start,
+completion, cancellation and review, and the expiry of what nobody answered."""
+
+from __future__ import annotations
+
+from dogwalk.declarations import (
+    ANY_USER,
+    CACHE,
+    DATABASE,
+    EVENTS,
+    OWNER,
+    PAYMENTS,
+    WALKER,
+    WEBSOCKET_PUSH,
+    Endpoint,
+    Schedule,
+    Service,
+)
+
+SERVICE = Service("bookings", tag="Bookings", uses=frozenset({DATABASE, CACHE}))
+# the transitions that tell the other party (an outbox event published right after the commit)
+_TELLING = frozenset({DATABASE, CACHE, EVENTS})
+# and those that also move money at the payment gateway
+_CHARGING = frozenset({DATABASE, CACHE, PAYMENTS, EVENTS})
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    SERVICE.endpoint(
+        "quote_booking",
+        method="POST",
+        path="/v1/bookings/quote",
+        roles=OWNER,
+        summary="The price of a walk, after every booking rule",
+    ),
+    SERVICE.endpoint(
+        "create_booking",
+        method="POST",
+        path="/v1/bookings",
+        status_code=201,
+        roles=OWNER,
+        summary="Request a walk (or a weekly series); the price is held on the card",
+        idempotent=True,
+        timeout_s=30,
+        uses=_CHARGING,
+    ),
+    SERVICE.endpoint(
+        "get_booking",
+        path="/v1/bookings/{booking_id}",
+        roles=ANY_USER,
+        summary="A booking, for its owner, its walker or an admin",
+    ),
+    SERVICE.endpoint(
+        "list_bookings",
+        path="/v1/bookings",
+        roles=OWNER | WALKER,
+        summary="Your bookings (as owner or as walker) by start time",
+    ),
+    SERVICE.endpoint(
+        "accept_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/accept",
+        roles=WALKER,
+        summary="Accept a request (409 booking_conflict if it overlaps an accepted walk)",
+        uses=_TELLING,
+    ),
+    SERVICE.endpoint(
+        "decline_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/decline",
+        roles=WALKER,
+        summary="Decline a request; the hold on the owner's card is released",
+        uses=_CHARGING,
+    ),
+    SERVICE.endpoint(
+        "cancel_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/cancel",
+        roles=OWNER | WALKER,
+        summary="Cancel; refund by the policy (owner: full ≥ 24 h, half 2-24 h, none < 2 h; walker: full)",
+        idempotent=True,
+        timeout_s=30,
+        uses=_CHARGING,
+    ),
+    SERVICE.endpoint(
+        "start_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/start",
+        roles=WALKER,
+        summary="Start the walk (from 15 minutes before); its id and MQTT topic",
+        uses=_TELLING,
+    ),
+    SERVICE.endpoint(
+        "complete_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/complete",
+        roles=WALKER,
+        summary="End the walk: the payment is captured and the ledger posted",
+        idempotent=True,
+        timeout_s=30,
+        uses=_CHARGING | {WEBSOCKET_PUSH},
+    ),
+    SERVICE.endpoint(
+        "review_booking",
+        method="POST",
+        path="/v1/bookings/{booking_id}/review",
+        status_code=201,
+        roles=OWNER,
+        summary="Review a completed walk, once",
+        uses=_TELLING,
+    ),
+)
+
+SCHEDULES: tuple[Schedule, ...] = (
+    # requests not accepted by their start expire; holds of walks that ended uncharged are released
+    SERVICE.schedule("expire_bookings", every_s=300, timeout_s=120, uses=frozenset({DATABASE, PAYMENTS})),
+)

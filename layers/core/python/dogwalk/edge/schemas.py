@@ -1,0 +1,208 @@
+"""Request and response models that several endpoints share (models at the edges: the domain
+takes and returns plain values). Writes forbid unknown fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StringConstraints
+
+from dogwalk.edge.views import UserView, user_view
+
+if TYPE_CHECKING:
+    from dogwalk.auth.accounts import Tokens
+    from dogwalk.bookings.lifecycle import WalkRequest
+    from dogwalk.bookings.pricing import Quote
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+# what the schema can say of the policy; common passwords and the email are checked by the domain
+NewPassword = Annotated[str, StringConstraints(min_length=12, max_length=128)]
+TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class Write(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenPair(BaseModel):
+    user: UserView
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme's name
+    expires_in: int = Field(description="seconds the access token lives")
+
+
+def token_pair(tokens: Tokens) -> TokenPair:
+    """The answer of register, login and refresh."""
+    return TokenPair(
+        user=user_view(tokens.user),
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
+Size = Literal["small", "medium", "large", "giant"]
+# bodies are JSON: a number is a number and a date is a string (pydantic would also take "40" and 0)
+Latitude = Annotated[StrictFloat, Field(ge=-90, le=90)]
+Longitude = Annotated[StrictFloat, Field(ge=-180, le=180)]
+
+
+def _text_only(value: Any) -> Any:
+    if isinstance(value, int | float):
+        raise ValueError("expected an ISO 8601 / RFC 3339 string")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_text_only)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+
+
+class DogOut(BaseModel):
+    id: str
+    owner_id: str
+    name: str
+    breed: str | None
+    size: Size
+    birth_date: date | None
+    notes: str | None
+    vaccinated: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class DogPage(BaseModel):
+    items: list[DogOut]
+    next_cursor: str | None
+
+
+class ServiceArea(BaseModel):
+    lat: Latitude
+    lon: Longitude
+    radius_km: StrictFloat = Field(gt=0, le=25)
+
+
+class PublicWalker(BaseModel):
+    id: str
+    name: str
+    bio: str
+    price_cents_per_30min: int
+    verified: bool
+    rating_avg: float | None
+    rating_count: int
+    completed_walks: int
+    service_area: ServiceArea
+
+
+def public_walker(row: dict[str, Any]) -> PublicWalker:
+    return PublicWalker(
+        id=row["id"],
+        name=row["name"],
+        bio=row["bio"],
+        price_cents_per_30min=row["price_cents_per_30min"],
+        verified=row["verification"] == "verified",
+        rating_avg=row["rating_avg"],
+        rating_count=row["rating_count"],
+        completed_walks=row["completed_walks"],
+        service_area=ServiceArea(lat=row["lat"], lon=row["lon"], radius_km=row["radius_km"]),
+    )
+
+
+class QuoteLine(BaseModel):
+    code: str
+    description: str
+    amount_cents: int
+
+
+class QuoteOut(BaseModel):
+    base_cents: int
+    extra_dog_cents: int
+    surge_cents: int
+    service_fee_cents: int
+    total_cents: int
+    currency: str
+    lines: list[QuoteLine]
+
+
+def quote_out(quote: Quote) -> QuoteOut:
+    return QuoteOut.model_validate(quote, from_attributes=True)
+
+
+class PaymentMethod(BaseModel):
+    """A saved card as the apps see it: never more of the card than the gateway's description."""
+
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    created_at: datetime
+
+
+class Pickup(Write):
+    lat: Latitude
+    lon: Longitude
+    address: str | None = Field(default=None, max_length=500)
+
+
+class WalkIn(Write):
+    """What a quote and a booking request share."""
+
+    walker_id: str = Field(min_length=36, max_length=36)
+    dog_ids: list[Annotated[str, StringConstraints(min_length=36, max_length=36)]] = Field(min_length=1, max_length=6)
+    start: Instant
+    duration_min: Literal[30, 45, 60, 90, 120]
+    pickup: Pickup
+
+    def walk_for(self, owner_id: str) -> WalkRequest:
+        from dogwalk.bookings.lifecycle import WalkRequest
+
+        return WalkRequest(
+            owner_id=owner_id,
+            walker_id=self.walker_id,
+            dog_ids=list(dict.fromkeys(self.dog_ids)),
+            start=self.start,
+            duration_min=self.duration_min,
+            pickup_lat=self.pickup.lat,
+            pickup_lon=self.pickup.lon,
+            pickup_address=self.pickup.address,
+        )
+
+
+class BookingOut(BaseModel):
+    id: str
+    status: str
+    owner_id: str
+    walker_id: str
+    dog_ids: list[str]
+    start: datetime
+    end: datetime
+    pickup: dict[str, Any]
+    price: QuoteOut
+    payment: dict[str, str | None]
+    series_id: str | None = None
+    notes: str | None = None
+    refund_cents: int | None = None
+
+
+def booking_out(row: dict[str, Any]) -> BookingOut:
+    return BookingOut(
+        id=row["id"],
+        status=row["status"],
+        owner_id=row["owner_id"],
+        walker_id=row["walker_id"],
+        dog_ids=row["dog_ids"],
+        start=row["start"],
+        end=row["end"],
+        pickup={"lat": row["pickup_lat"], "lon": row["pickup_lon"], "address": row["pickup_address"]},
+        price=QuoteOut.model_validate(row["price"]),
+        payment={"status": row["payment_status"]},
+        series_id=row["series_id"],
+        notes=row["notes"],
+        refund_cents=row.get("refund_cents"),
+    )
