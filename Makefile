@@ -54,6 +54,7 @@ bench: install
 synth: install
 	$(PY) app.py
 
+# the committed document: a test fails when it differs from what the registry and handlers produce
 openapi: install
 	$(PY) -m local openapi > openapi.json
 

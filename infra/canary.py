@@ -28,7 +28,7 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.functions import pascal_case
-from infra.migrations import code_fingerprint
+from infra.operations.migrations import code_fingerprint
 
 ALIAS_NAME = "live"
 DEPLOYMENT_CONFIG = codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES

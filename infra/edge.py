@@ -38,8 +38,8 @@ from constructs import Construct, IConstruct, Node
 
 from dogwalk.edge.api import problem_body
 from infra.compliance import acknowledge
-from infra.devices import iot_name
-from infra.websocket import LiveUpdates
+from infra.tracking.iot import iot_name
+from infra.tracking.websocket import LiveUpdates
 
 API, WS, IOT = "api", "ws", "iot"
 SERVICES = (API, WS, IOT)

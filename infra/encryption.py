@@ -15,7 +15,7 @@
   (`kms:ViaService`): readers get `kms:Decrypt`, writers `kms:GenerateDataKey` too.
 
 The data tier (Aurora, Valkey, flow logs, the database secret, backups) and the WAF logs have
-their own keys (`infra/data.py`, `infra/edge.py`); the topics theirs (`infra/notifications.py`,
+their own keys (`infra/data.py`, `infra/edge.py`); the topics theirs (`infra/notifications/fanout.py`,
 `infra/alarms.py`).
 """
 

@@ -15,17 +15,17 @@ from constructs import Construct
 
 from dogwalk import registry
 from dogwalk.config import environment_names
+from infra.auth.signing_keys import SigningKeys
 from infra.bundling import dependencies_layer_code
 from infra.compliance import acknowledge
 from infra.deployment import Deployment
-from infra.payments import PaymentsSecret
-from infra.signing_keys import SigningKeys
+from infra.payments.secret import PaymentsSecret
 from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
 
 if TYPE_CHECKING:
     from infra.data import DataTier
-    from infra.notifications import Notifications
-    from infra.websocket import LiveUpdates
+    from infra.notifications.fanout import Notifications
+    from infra.tracking.websocket import LiveUpdates
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -13,22 +13,22 @@ from constructs import Construct
 from dogwalk import registry
 from infra.alarms import OperationsAlarms
 from infra.api import Api
+from infra.auth.signing_keys import SigningKeys
 from infra.canary import CanaryDeployments
 from infra.data import DataTier
 from infra.deployment import Deployment
-from infra.devices import DeviceAuthentication
 from infra.edge import Edge, EdgeSettings
 from infra.encryption import EncryptionKeys
 from infra.environments import apply_environment
 from infra.functions import FunctionFactory
-from infra.migrations import Migrations
-from infra.notifications import Notifications
+from infra.notifications.fanout import Notifications
 from infra.observability import Observability, api_server_error_alarm_name
-from infra.payments import PaymentsSecret
+from infra.operations.migrations import Migrations
+from infra.payments.secret import PaymentsSecret
 from infra.queues import Queues
 from infra.schedules import ScheduledJobs
-from infra.signing_keys import SigningKeys
-from infra.websocket import LiveUpdates
+from infra.tracking.iot import DeviceAuthentication
+from infra.tracking.websocket import LiveUpdates
 
 
 class RegionalStack(Stack):

@@ -52,10 +52,9 @@ def main(argv: list[str] | None = None) -> int:
                            complete=not args.no_complete, as_json=args.json)  # fmt: skip
         return 0
     if args.command == "openapi":
-        from local.openapi import openapi_document
+        from local.openapi import openapi_text
 
-        json.dump(openapi_document(), sys.stdout, indent=2)
-        print()
+        sys.stdout.write(openapi_text())
         return 0
 
     # like `sam local invoke`: the function's logs and metrics on stderr, its answer alone on stdout

@@ -32,6 +32,11 @@ class Problem(BaseModel):
     errors: list[FieldProblem] | None = None
 
 
+def openapi_text() -> str:
+    """The document as `openapi.json` in the repository holds it (`make openapi` writes it)."""
+    return json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+
+
 def openapi_document() -> dict[str, Any]:
     app = APIGatewayRestResolver(enable_validation=True)
     for endpoint in registry.ENDPOINTS:

@@ -13,37 +13,20 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dogwalk.adapters.observability import instrument, logger, metrics
-from dogwalk.auth.tokens import verify_access_token
+from dogwalk.auth import principals
 from dogwalk.errors import Unauthorized
 
 
 def authorize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerTokenEvent(event)
-    scheme, _, token = (request.authorization_token or "").partition(" ")
     try:
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("A bearer token is required.")
-        claims = verify_access_token(token)
+        claims = principals.verified(principals.bearer_token(request.authorization_token))
     except Unauthorized as exc:
         logger.info("token refused", extra={"reason": exc.detail})
         metrics.add_metric(name="TokensRefused", unit="Count", value=1)
         # the exact message API Gateway turns into a 401
         raise Exception("Unauthorized") from None
-    arn = request.parsed_arn
-    return {
-        "principalId": claims.user_id,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Action": "execute-api:Invoke",
-                    "Effect": "Allow",
-                    "Resource": f"arn:aws:execute-api:{arn.region}:{arn.aws_account_id}:{arn.api_id}/{arn.stage}/*",
-                }
-            ],
-        },
-        "context": {"sub": claims.user_id, "role": claims.role},
-    }
+    return principals.invoke_policy(claims, request.method_arn)
 
 
 lambda_handler = instrument(authorize)

@@ -1,18 +1,15 @@
 """GET /v1/walkers/search: walkers who can take these dogs at this place and time, each with the
 distance and a quote from the pricing shared with bookings."""
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import AwareDatetime, BaseModel
 
 from dogwalk.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from dogwalk.bookings import pricing
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import PublicWalker, QuoteOut, public_walker, quote_out
-from dogwalk.errors import NotFound, ValidationFailed
-from dogwalk.marketplace import dogs, walkers
+from dogwalk.marketplace import search
 
 route = Route("search_walkers")
 
@@ -39,42 +36,13 @@ def search_walkers(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> SearchPage:
-    if duration_min not in pricing.DURATIONS_MIN:
-        raise ValidationFailed(
-            "Walks last 30, 45, 60, 90 or 120 minutes.",
-            errors=[{"loc": ["query", "duration_min"], "msg": "not offered"}],
-        )
-    ids = [dog_id.strip() for dog_id in dog_ids.split(",") if dog_id.strip()]
-    if not 1 <= len(ids) <= 6:
-        raise ValidationFailed("Between 1 and 6 dogs.", errors=[{"loc": ["query", "dog_ids"], "msg": "1 to 6 ids"}])
-    if len(set(ids)) != len(ids):  # a dog named twice would count (and be priced) twice
-        raise ValidationFailed("Name each dog once.", errors=[{"loc": ["query", "dog_ids"], "msg": "repeated id"}])
-    try:
-        sizes = dogs.sizes_of(route.principal.user_id, ids)
-    except NotFound:
-        raise ValidationFailed(
-            "Search with your own dogs.", errors=[{"loc": ["query", "dog_ids"], "msg": "no such dog"}]
-        ) from None
-    rows, next_cursor = walkers.search(
-        lat=lat, lon=lon, start=start, duration_min=duration_min, sizes=sizes, sort=sort, limit=limit, cursor=cursor
-    )
-    now = datetime.now(UTC)
+    matches, next_cursor = search.find_walkers(
+        route.principal.user_id, lat=lat, lon=lon, start=start, duration_min=duration_min, dog_ids=dog_ids,
+        sort=sort, limit=limit, cursor=cursor,
+    )  # fmt: skip
     items = [
-        Match(
-            walker=public_walker(row),
-            distance_km=round(row["distance_m"] / 1000, 3),
-            quote=quote_out(
-                pricing.quote(
-                    price_cents_per_30min=row["price_cents_per_30min"],
-                    duration_min=duration_min,
-                    dog_count=len(ids),
-                    start=start,
-                    booked_at=now,
-                    timezone=row["timezone"],
-                )
-            ),
-        )
-        for row in rows
+        Match(walker=public_walker(found.walker), distance_km=found.distance_km, quote=quote_out(found.quote))
+        for found in matches
     ]
     return SearchPage(items=items, next_cursor=next_cursor)
 

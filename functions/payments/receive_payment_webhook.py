@@ -6,6 +6,7 @@ from typing import Literal
 
 from typing_extensions import TypedDict
 
+from dogwalk.bookings import reconciliation
 from dogwalk.edge.api import Route
 from dogwalk.payments import webhooks
 
@@ -20,7 +21,8 @@ class Received(TypedDict):
 @route.handle
 def receive_payment_webhook() -> Received:
     request = route.app.current_event
-    outcome = webhooks.receive(request.decoded_body or "", request.headers.get("Stripe-Signature") or "")
+    signature = request.headers.get("Stripe-Signature") or ""
+    outcome = webhooks.receive(request.decoded_body or "", signature, reconciliation.APPLIERS)
     return Received(received=True, outcome=outcome)
 
 

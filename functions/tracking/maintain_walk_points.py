@@ -1,26 +1,16 @@
-"""Scheduled daily: the walk points' monthly partitions for the next months are made, and those
-wholly older than the retention period (400 days) dropped; walk summaries are kept forever.
-(A no-op where the points are a TimescaleDB hypertable: its retention policy applies there.)"""
+"""Scheduled daily: the walk points' partitions for the next months made, those past the
+retention period dropped (`dogwalk.tracking.partitions`)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dogwalk.adapters import db
 from dogwalk.adapters.observability import instrument, logger
-
-MONTHS_AHEAD = 3
-RETENTION = "400 days"
+from dogwalk.tracking import partitions
 
 
 def maintain_walk_points(event: dict[str, Any], context: LambdaContext) -> dict[str, list[str]]:
-    with db.transaction() as conn:
-        row = conn.execute(
-            "SELECT made, dropped FROM walk_points_maintain(%s, %s)", (MONTHS_AHEAD, RETENTION)
-        ).fetchone()
-    outcome = (
-        {"made": list(row["made"] or []), "dropped": list(row["dropped"] or [])} if row else {"made": [], "dropped": []}
-    )
+    outcome = partitions.maintain()
     logger.info("walk points partitions", extra=outcome)
     return outcome
 

@@ -13,8 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_websocket_event im
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dogwalk.adapters.observability import instrument, logger, metrics
-from dogwalk.auth import suspensions
-from dogwalk.auth.tokens import verify_access_token
+from dogwalk.auth import principals
 from dogwalk.errors import Unauthorized
 from dogwalk.tracking import live
 
@@ -22,17 +21,13 @@ from dogwalk.tracking import live
 def ws_connect(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayWebSocketEvent(event)
     try:
-        token = request.query_string_parameters.get("token")
-        if not token:
-            raise Unauthorized("An access token is required: /v1/ws?token=<access token>.")
-        claims = verify_access_token(token)
+        claims = principals.active(request.query_string_parameters.get("token"))
     except Unauthorized as exc:
-        logger.info("live view connection refused", extra={"reason": exc.detail})
-        metrics.add_metric(name="TokensRefused", unit="Count", value=1)
-        return {"statusCode": 401}
-    if suspensions.is_suspended(claims.user_id):
-        logger.info("live view connection refused", extra={"reason": "suspended", "user_id": claims.user_id})
-        return {"statusCode": 403}
+        suspended = exc.code == principals.SUSPENDED
+        logger.info("live view connection refused", extra={"reason": "suspended" if suspended else exc.detail})
+        if not suspended:
+            metrics.add_metric(name="TokensRefused", unit="Count", value=1)
+        return {"statusCode": 403 if suspended else 401}
     live.connect(request.request_context.connection_id, claims.user_id, claims.role)
     return {"statusCode": 200}
 

@@ -13,7 +13,7 @@ from stack_template import StackTemplate, Synthesized, referenced_ids
 
 from dogwalk import registry
 from infra.canary import ALIAS_NAME, configuration_fingerprint
-from infra.migrations import RESOURCE_TYPE
+from infra.operations.migrations import RESOURCE_TYPE
 
 pytestmark = pytest.mark.infra
 

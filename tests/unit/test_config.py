@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dogwalk.config import Settings, environment_names, settings
+from dogwalk.config import environment_names, settings
 
 
 @pytest.fixture(autouse=True)
@@ -14,11 +14,28 @@ def fresh_settings():
     settings.cache_clear()
 
 
-def test_defaults_hold_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_environment_the_defaults_are_the_local_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
     for variable in environment_names().values():
         monkeypatch.delenv(variable, raising=False)
 
-    assert settings() == Settings()
+    local = settings()
+
+    # the embedded servers `make run` starts, and the limits API.md promises
+    assert (local.stage, local.database_url, local.redis_url) == (
+        "local",
+        "postgresql://dogwalk@127.0.0.1:54329/dogwalk",
+        "redis://127.0.0.1:63799/0",
+    )
+    assert (local.access_token_ttl_s, local.max_body_bytes, local.dependency_timeout_s) == (900, 256 * 1024, 3.0)
+    assert (local.admin_email, local.admin_password, local.stripe_api_base, local.events_topic_arn) == ("", "", "", "")
+
+
+def test_the_admin_password_is_kept_out_of_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOGWALK_ADMIN_EMAIL", "ops@dogwalk.example")
+    monkeypatch.setenv("DOGWALK_ADMIN_PASSWORD", "operator passphrase 2026")
+
+    assert settings().admin_password == "operator passphrase 2026"
+    assert "operator passphrase" not in repr(settings())
 
 
 def test_values_are_read_and_typed(monkeypatch: pytest.MonkeyPatch) -> None:

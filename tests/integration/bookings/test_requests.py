@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 
-from dogwalk.bookings import pricing
+from dogwalk.marketplace import pricing
 from tests.integration.bookings.conftest import EVERY_DAY, database_url, gateway, next_weekday_at, walk
 from tests.integration.conftest import Api, assert_problem
 from tests.integration.marketplace.conftest import create_dog, make_walker, new_caller, rows

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
+from dogwalk.adapters import faults
 from dogwalk.payments import ledger
 from tests.integration.bookings.conftest import database_url, gateway, intent_of, next_weekday_at, walk
 from tests.integration.conftest import Api, assert_problem
@@ -72,25 +71,17 @@ def test_completing_captures_the_hold_and_posts_the_shares(api: Api, owner, walk
     assert_problem(api.post(f"/v1/bookings/{booking['id']}/complete", token=walker.token), 409, "invalid_state")
 
 
-def test_a_crash_after_the_capture_then_a_retry_captures_once_and_posts_once(
-    api: Api, owner, walker, card, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_crash_after_the_capture_then_a_retry_captures_once_and_posts_once(api: Api, owner, walker, card) -> None:
     booking = accepted_walk(api, owner, walker, card)
     api.post(f"/v1/bookings/{booking['id']}/start", token=walker.token)
-    real_post = ledger.post
-
-    def crash(*args: object, **kwargs: object) -> object:
-        raise RuntimeError("the container died between the gateway and our commit")
-
-    monkeypatch.setattr(ledger, "post", crash)
-    failed = api.post(f"/v1/bookings/{booking['id']}/complete", token=walker.token)
+    with faults.injected("bookings.captured"):  # the container dies between the gateway and our commit
+        failed = api.post(f"/v1/bookings/{booking['id']}/complete", token=walker.token)
     assert failed.status == 500
     assert gateway().v1.payment_intents.retrieve(intent_of(booking["id"])).status == "succeeded"
     assert rows(database_url(), "SELECT status FROM bookings WHERE id = %s", booking["id"]) == [
         {"status": "in_progress"}
     ]
 
-    monkeypatch.setattr(ledger, "post", real_post)
     retried = api.post(f"/v1/bookings/{booking['id']}/complete", token=walker.token)
 
     assert retried.status == 200

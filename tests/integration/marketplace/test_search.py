@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from dogwalk.bookings import pricing
 from dogwalk.edge.schemas import quote_out
+from dogwalk.marketplace import pricing
 from tests.conftest import Dependencies
 from tests.integration.marketplace.conftest import (
     NEW_YORK,

@@ -8,7 +8,7 @@ rather than a pydantic model: this module is on every cold start's path.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 
@@ -46,6 +46,9 @@ class Settings:
     jwt_audience: str = "dogwalk-apps"
     access_token_ttl_s: int = 900
     max_body_bytes: int = 256 * 1024
+    # the operator admin that every deploy makes sure of (created, or its password reset), when both are set
+    admin_email: str = ""
+    admin_password: str = field(default="", repr=False)
     # "powertools" adds Tracer subsegments (about 250 ms of cold start); X-Ray itself is on in the cloud
     tracing: str = "off"
 
@@ -56,20 +59,20 @@ class Settings:
 
 # each setting's variable is DOGWALK_<NAME>, but for the two that every tool knows by these names
 _UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
-_ENV = {field.name: _UNPREFIXED.get(field.name, f"DOGWALK_{field.name.upper()}") for field in fields(Settings)}
+_ENV = {item.name: _UNPREFIXED.get(item.name, f"DOGWALK_{item.name.upper()}") for item in fields(Settings)}
 _TYPES = {"int": int, "float": float, "str": str}
 
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     values = {}
-    for field in fields(Settings):
-        raw = os.environ.get(_ENV[field.name])
+    for setting in fields(Settings):
+        raw = os.environ.get(_ENV[setting.name])
         if raw is not None:
             try:
-                values[field.name] = _TYPES[str(field.type)](raw)
+                values[setting.name] = _TYPES[str(setting.type)](raw)
             except ValueError:
-                raise ValueError(f"{_ENV[field.name]}={raw!r} is not a valid {field.type}") from None
+                raise ValueError(f"{_ENV[setting.name]}={raw!r} is not a valid {setting.type}") from None
     return Settings(**values)
 
 

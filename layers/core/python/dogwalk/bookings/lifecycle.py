@@ -14,12 +14,11 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from dogwalk.adapters import db
+from dogwalk.adapters import db, faults
 from dogwalk.adapters.pagination import Page, decode_cursor, identifier, instant, page
-from dogwalk.bookings import pricing
 from dogwalk.errors import Conflict, InvalidState, NotFound, Unavailable, ValidationFailed, require_id
 from dogwalk.events import outbox
-from dogwalk.marketplace import dogs, walkers
+from dogwalk.marketplace import dogs, pricing, walkers
 from dogwalk.payments import gateway, ledger
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -366,6 +365,7 @@ def complete_walk(booking_id: str, walker_id: str) -> dict[str, Any]:
         if booking["status"] != "in_progress":
             raise InvalidState(f"A {booking['status']} booking cannot become completed.")
         captured = gateway.capture(booking["payment_intent_id"], booking["authorized_cents"], booking_id)
+        faults.point("bookings.captured")
         settle_completion(conn, booking_id, captured, actor_id=walker_id)
     return get(booking_id, walker_id, "walker")
 
@@ -375,7 +375,6 @@ def settle_completion(conn: db.Connection, booking_id: str, captured: int, *, ac
     walker's count, and the ledger's capture (walker: the price less the fee; platform: the fee).
     `actor_id` None: the platform, reconciling from the gateway's event."""
     booking = transition(conn, booking_id, "completed", actor_id=actor_id)
-    fee = _share_of_fee(conn, booking_id, captured)
     conn.execute(
         "UPDATE bookings SET payment_status = 'captured', captured_cents = %s WHERE id = %s", (captured, booking_id)
     )
@@ -383,16 +382,13 @@ def settle_completion(conn: db.Connection, booking_id: str, captured: int, *, ac
     conn.execute(
         "UPDATE walker_profiles SET completed_walks = completed_walks + 1 WHERE user_id = %s", (booking["walker_id"],)
     )
-    ledger.post(
+    ledger.post_capture(
         conn,
-        kind="capture",
         reference=f"capture:{booking_id}",
         description="walk completed",
-        entries=[
-            (ledger.GATEWAY_CLEARING, captured),
-            (ledger.walker_payable(booking["walker_id"]), -(captured - fee)),
-            (ledger.PLATFORM_REVENUE, -fee),
-        ],
+        walker_id=booking["walker_id"],
+        charged_cents=captured,
+        fee_cents=_share_of_fee(conn, booking_id, captured),
     )
     outbox.record(conn, "payment.captured", booking["owner_id"], "owner",
                   {"booking_id": booking_id, "amount_cents": captured, "reason": "walk completed"})  # fmt: skip
@@ -466,17 +462,13 @@ def settle_cancellation(
         (status, charge, max(total - charge, 0), booking_id),
     )
     if charge:
-        fee = _share_of_fee(conn, booking_id, charge)
-        ledger.post(
+        ledger.post_capture(
             conn,
-            kind="capture",
             reference=f"cancellation:{booking_id}",
             description="cancellation charge",
-            entries=[
-                (ledger.GATEWAY_CLEARING, charge),
-                (ledger.walker_payable(booking["walker_id"]), -(charge - fee)),
-                (ledger.PLATFORM_REVENUE, -fee),
-            ],
+            walker_id=booking["walker_id"],
+            charged_cents=charge,
+            fee_cents=_share_of_fee(conn, booking_id, charge),
         )
         outbox.record(conn, "payment.captured", booking["owner_id"], "owner",
                       {"booking_id": booking_id, "amount_cents": charge, "reason": "late cancellation"})  # fmt: skip

@@ -13,7 +13,7 @@ from dogwalk.edge.views import UserView, user_view
 if TYPE_CHECKING:
     from dogwalk.auth.accounts import Tokens
     from dogwalk.bookings.lifecycle import WalkRequest
-    from dogwalk.bookings.pricing import Quote
+    from dogwalk.marketplace.pricing import Quote
 
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -82,6 +82,25 @@ def post(
     return Posted(transaction_id, new=True)
 
 
+def post_capture(
+    conn: Connection, *, reference: str, description: str, walker_id: str, charged_cents: int, fee_cents: int
+) -> Posted:
+    """Money captured from an owner's card for a walk (its completion, or a late cancellation's
+    share): the gateway holds it until it settles, the walker is owed the charge less the
+    platform's part of the fee, and the platform earns that part."""
+    return post(
+        conn,
+        kind="capture",
+        reference=reference,
+        description=description,
+        entries=[
+            (GATEWAY_CLEARING, charged_cents),
+            (walker_payable(walker_id), -(charged_cents - fee_cents)),
+            (PLATFORM_REVENUE, -fee_cents),
+        ],
+    )
+
+
 def balance(conn: Connection, account: str) -> int:
     row = conn.execute(
         "SELECT coalesce(sum(amount_cents), 0)::bigint AS balance FROM ledger_entries WHERE account_id = %s",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from dogwalk.adapters import db
+from dogwalk.adapters import db, faults
 from dogwalk.errors import Conflict, InvalidState, NotFound, PaymentDeclined, require_id
 from dogwalk.events import outbox
 from dogwalk.payments import gateway, ledger
@@ -67,6 +67,7 @@ def tip(booking_id: str, owner_id: str, amount_cents: int) -> dict[str, Any]:
         with db.transaction() as conn:
             fail(conn, booking_id, attempt)
         raise
+    faults.point("tips.charged")
     with db.transaction() as conn:
         settle(conn, booking_id, attempt, intent)
     return view(booking_id)

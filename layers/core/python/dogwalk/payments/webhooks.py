@@ -3,24 +3,27 @@ processed once, in the same transaction as what it changes, so that a replay is 
 failure leaves the event to the gateway's next delivery.
 
 They reconcile what our own calls may have left unrecorded (a Lambda that died after the
-gateway answered): a capture becomes the completion or cancellation it was made for, a tip
-charge its tip; a declined tip is marked failed; a refund made at the gateway (by support, in
-the dashboard) is posted to the ledger at the platform's expense."""
+gateway answered): a tip charge becomes its tip; a declined tip is marked failed; a refund made
+at the gateway (by support, in the dashboard) is posted to the ledger at the platform's expense.
+A booking's capture is the bookings service's to reconcile (`dogwalk.bookings.reconciliation`):
+the caller passes the appliers, so that payments need not import bookings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dogwalk.adapters import db
 from dogwalk.adapters.observability import logger
-from dogwalk.bookings import lifecycle
 from dogwalk.events import outbox
 from dogwalk.payments import gateway, ledger, tips
 
+Applier = Callable[[db.Connection, dict[str, Any]], str]
 
-def receive(payload: str, signature: str) -> str:
-    """Verify and apply one event; what became of it (for the log and the answer)."""
+
+def receive(payload: str, signature: str, appliers: Mapping[str, Applier]) -> str:
+    """Verify and apply one event with the applier of its type (none: ignored); what became of it
+    (for the log and the answer)."""
     event = gateway.verified_event(payload, signature)
     with db.transaction() as conn:
         fresh = conn.execute(
@@ -31,41 +34,22 @@ def receive(payload: str, signature: str) -> str:
             outcome = "duplicate"
         else:
             subject = (event.get("data") or {}).get("object")
-            apply = HANDLERS.get(event["type"])
+            apply = appliers.get(event["type"])
             outcome = apply(conn, subject) if apply and isinstance(subject, dict) else "ignored"
     logger.info("gateway event", extra={"event_id": event["id"], "event_type": event["type"], "outcome": outcome})
     return outcome
 
 
-def _cents(value: Any) -> int | None:
+def cents_of(value: Any) -> int | None:
+    """An amount of an event's object: a non-negative integer, or None."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _intent_succeeded(conn: db.Connection, intent: dict[str, Any]) -> str:
+def tip_succeeded(conn: db.Connection, intent: dict[str, Any]) -> str:
+    """A tip's charge: its tip settled (once)."""
     metadata = intent.get("metadata") or {}
-    if metadata.get("tip_for"):
-        settled = tips.settle(conn, str(metadata["tip_for"]), str(metadata.get("attempt")), str(intent.get("id")))
-        return "tip settled" if settled else "already recorded"
-    booking = conn.execute(
-        "SELECT id::text, owner_id::text, status, payment_status FROM bookings WHERE payment_intent_id = %s FOR UPDATE",
-        (intent.get("id"),),
-    ).fetchone()
-    if booking is None:
-        return "unknown payment"
-    if booking["payment_status"] != "authorized":
-        return "already recorded"
-    captured = _cents(intent.get("amount_received")) or _cents(intent.get("amount"))
-    if not captured:
-        return "ignored"
-    if booking["status"] == "in_progress":  # `complete` captured, then died before its commit
-        lifecycle.settle_completion(conn, booking["id"], captured, actor_id=None)
-        return "completion reconciled"
-    if booking["status"] in ("requested", "accepted"):  # an owner's late cancellation, likewise
-        lifecycle.settle_cancellation(conn, booking["id"], captured, actor_id=booking["owner_id"],
-                                     reason="recorded from the payment gateway")  # fmt: skip
-        return "cancellation reconciled"
-    logger.warning("captured payment of a booking that cannot be charged", extra={"booking_id": booking["id"]})
-    return "needs review"
+    settled = tips.settle(conn, str(metadata["tip_for"]), str(metadata.get("attempt")), str(intent.get("id")))
+    return "tip settled" if settled else "already recorded"
 
 
 def _intent_failed(conn: db.Connection, intent: dict[str, Any]) -> str:
@@ -79,7 +63,7 @@ def _intent_failed(conn: db.Connection, intent: dict[str, Any]) -> str:
 def _charge_refunded(conn: db.Connection, charge: dict[str, Any]) -> str:
     """A refund made at the gateway. The charge's `amount_refunded` also counts what a partial
     capture released (never captured, never ours): only the rest is a refund to record."""
-    intent_id, refunded = charge.get("payment_intent"), _cents(charge.get("amount_refunded"))
+    intent_id, refunded = charge.get("payment_intent"), cents_of(charge.get("amount_refunded"))
     if not intent_id or refunded is None:
         return "ignored"
     booking = conn.execute(
@@ -123,8 +107,9 @@ def _charge_refunded(conn: db.Connection, charge: dict[str, Any]) -> str:
     return "refund recorded"
 
 
-HANDLERS: dict[str, Callable[[db.Connection, dict[str, Any]], str]] = {
-    "payment_intent.succeeded": _intent_succeeded,
+# the payments service's own appliers; the bookings service adds what reconciles a booking
+# (`dogwalk.bookings.reconciliation.APPLIERS`, what the webhook's handler applies)
+APPLIERS: dict[str, Applier] = {
     "payment_intent.payment_failed": _intent_failed,
     "charge.refunded": _charge_refunded,
 }

@@ -75,7 +75,10 @@ def _management() -> Any:
 
 
 def send(connection_id: str, message: dict[str, Any]) -> bool:
-    """Push one message to one connection; False (and the connection forgotten) if it is gone."""
+    """Push one message to one connection; False (and the connection forgotten) if it is gone, or
+    when the platform has no WebSocket API to push through (nothing is pushed then)."""
+    if not settings().websocket_management_url:
+        return False
     client = _management()
     try:
         client.post_to_connection(ConnectionId=connection_id, Data=json.dumps(message).encode())

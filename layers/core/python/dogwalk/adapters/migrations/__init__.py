@@ -31,12 +31,13 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def available() -> list[Migration]:
-    return [Migration(path.stem, path) for path in sorted(_HERE.glob("[0-9][0-9][0-9][0-9]_*.sql"))]
+def available(directory: Path = _HERE) -> list[Migration]:
+    return [Migration(path.stem, path) for path in sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql"))]
 
 
-def apply(conn: psycopg.Connection) -> list[str]:
-    """Apply what has not run yet; returns the versions applied now."""
+def apply(conn: psycopg.Connection, directory: Path = _HERE) -> list[str]:
+    """Apply what has not run yet (the platform's migrations, or those of `directory`); returns
+    the versions applied now."""
     applied_now: list[str] = []
     conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
     try:
@@ -45,7 +46,7 @@ def apply(conn: psycopg.Connection) -> list[str]:
             " version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
         )
         done = {row[0]: row[1] for row in conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()}
-        for migration in available():
+        for migration in available(directory):
             if migration.version in done:
                 if done[migration.version] != migration.checksum:
                     raise RuntimeError(f"migration {migration.version} changed after it was applied")

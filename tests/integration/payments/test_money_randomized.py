@@ -22,9 +22,9 @@ from dogwalk.bookings import lifecycle
 from dogwalk.payments import payouts
 from tests.conftest import Dependencies
 from tests.integration.bookings.conftest import EVERY_DAY, NEW_YORK, database_url, gateway, walk
-from tests.integration.bookings.test_webhooks import deliver, event
 from tests.integration.conftest import Api, assert_problem
 from tests.integration.marketplace.conftest import Caller, create_dog, make_walker, new_caller, rows, run_sql
+from tests.integration.payments.test_webhooks import deliver, event
 
 SEED = int(os.environ.get("DOGWALK_MONEY_SEED", "20240611"))
 STEPS = 200

@@ -112,18 +112,14 @@ def test_a_retried_tip_with_its_key_is_replayed_and_charged_once(api: Api, owner
     assert rows(database_url(), "SELECT count(*) AS n FROM ledger_transactions WHERE kind = 'tip'") == [{"n": 1}]
 
 
-def test_a_tip_whose_answer_was_lost_is_charged_once_on_retry(api: Api, owner, walker, card, monkeypatch) -> None:
-    from dogwalk.payments import tips
+def test_a_tip_whose_answer_was_lost_is_charged_once_on_retry(api: Api, owner, walker, card) -> None:
+    from dogwalk.adapters import faults
 
     booking = completed_walk(api, owner, walker, card)
     tip = f"/v1/bookings/{booking['id']}/tip"
 
-    def crash(*args: object, **kwargs: object) -> bool:
-        raise RuntimeError("the container died between the gateway and our commit")
-
-    monkeypatch.setattr(tips, "settle", crash)
-    assert api.post(tip, json_body={"amount_cents": 800}, token=owner.token).status == 500
-    monkeypatch.undo()
+    with faults.injected("tips.charged"):  # the container dies between the gateway and our commit
+        assert api.post(tip, json_body={"amount_cents": 800}, token=owner.token).status == 500
     assert_problem(api.post(tip, json_body={"amount_cents": 200}, token=owner.token), 409, "tip_in_progress")
     retried = api.post(tip, json_body={"amount_cents": 800}, token=owner.token)
 

@@ -12,8 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from dogwalk.adapters import db
 from dogwalk.payments import ledger, payouts
 from local.runtime import LambdaContext
@@ -200,28 +198,24 @@ def test_eight_concurrent_payouts_of_one_walker_pay_once(api: Api, state: Depend
 # --- the scheduled function ----------------------------------------------------------------------
 
 
-def run_payouts() -> dict[str, int]:
+def run_payouts(at: datetime) -> dict[str, int]:
+    """The weekly function, as EventBridge invokes it at `at` (the scheduled event's `time`)."""
     from payments import pay_out_walkers
 
     event = json.loads((REPO / "events" / "pay_out_walkers.json").read_text())
+    event["time"] = at.isoformat().replace("+00:00", "Z")
     return pay_out_walkers.lambda_handler(event, LambdaContext("pay_out_walkers"))
 
 
-def test_the_weekly_function_pays_what_is_available_and_returns_its_counts(
-    api: Api, state: Dependencies, owner, walker, card, monkeypatch: pytest.MonkeyPatch
+def test_the_weekly_function_pays_what_is_available_at_its_scheduled_time_and_returns_its_counts(
+    api: Api, state: Dependencies, owner, walker, card
 ) -> None:
     share = completed_walk(api, state, owner, walker, card)
-    assert run_payouts() == {"walkers": 0, "paid_cents": 0}  # today: still held
+    now = datetime.now(UTC)
+    assert run_payouts(now) == {"walkers": 0, "paid_cents": 0}  # today: still held
 
-    class FortyNineHoursOn(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
-            return datetime.now(tz) + LATER
-
-    monkeypatch.setattr(payouts, "datetime", FortyNineHoursOn)
-
-    assert run_payouts() == {"walkers": 1, "paid_cents": share}
-    assert run_payouts() == {"walkers": 0, "paid_cents": 0}
+    assert run_payouts(now + LATER) == {"walkers": 1, "paid_cents": share}
+    assert run_payouts(now + LATER) == {"walkers": 0, "paid_cents": 0}
     assert rows(state.database_url, "SELECT walker_id::text, amount_cents FROM payouts") == [
         {"walker_id": walker.id, "amount_cents": share}
     ]

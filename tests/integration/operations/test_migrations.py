@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -52,14 +53,13 @@ def test_a_changed_migration_is_refused(scratch_database: str, tmp_path: Path, m
             migrations.apply(conn)
 
 
-def test_a_failing_migration_leaves_nothing_behind(scratch_database: str, tmp_path: Path, monkeypatch) -> None:
-    broken = tmp_path / "9999_broken.sql"
-    broken.write_text("CREATE TABLE half_done (id int); SELECT no_such_function();")
-    original = migrations.available
-    monkeypatch.setattr(migrations, "available", lambda: [*original(), migrations.Migration("9999_broken", broken)])
+def test_a_failing_migration_leaves_nothing_behind(scratch_database: str, tmp_path: Path) -> None:
+    for migration in migrations.available():
+        shutil.copy(migration.path, tmp_path)
+    (tmp_path / "9999_broken.sql").write_text("CREATE TABLE half_done (id int); SELECT no_such_function();")
 
     with psycopg.connect(scratch_database, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.UndefinedFunction):
-            migrations.apply(conn)
+            migrations.apply(conn, tmp_path)
         assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)
         assert conn.execute("SELECT count(*) FROM schema_migrations WHERE version = '9999_broken'").fetchone() == (0,)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dogwalk.bookings import pricing
+from dogwalk.marketplace import pricing
 
 TIMEZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney", "Pacific/Kiritimati"]
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

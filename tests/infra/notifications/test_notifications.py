@@ -15,7 +15,7 @@ from stack_template import StackTemplate, Synthesized, referenced_ids
 from dogwalk import registry
 from dogwalk.config import environment_names
 from infra.deployment import Deployment
-from infra.notifications import Notifications
+from infra.notifications.fanout import Notifications
 
 pytestmark = pytest.mark.infra
 

@@ -10,7 +10,7 @@ from dogwalk import registry
 from dogwalk.config import environment_names
 from infra.deployment import Deployment
 from infra.stack import RegionalStack
-from infra.websocket import STAGE_NAME
+from infra.tracking.websocket import STAGE_NAME
 
 pytestmark = pytest.mark.infra
 

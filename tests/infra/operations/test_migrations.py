@@ -6,7 +6,7 @@ import pytest
 from stack_template import StackTemplate, referenced_ids
 
 from dogwalk import registry
-from infra.migrations import RESOURCE_TYPE
+from infra.operations.migrations import RESOURCE_TYPE
 
 pytestmark = pytest.mark.infra
 

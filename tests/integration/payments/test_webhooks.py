@@ -16,10 +16,10 @@ import pytest
 
 from dogwalk.payments import ledger
 from tests.integration.bookings.conftest import database_url, gateway, intent_of
-from tests.integration.bookings.test_tips import balances, completed_walk
 from tests.integration.bookings.test_walk_and_capture import accepted_walk
 from tests.integration.conftest import Answer, Api, assert_problem
 from tests.integration.marketplace.conftest import rows
+from tests.integration.payments.test_tips import balances, completed_walk
 
 SECRET = "whsec_tests"
 WEBHOOK = "/v1/payments/webhook"
@@ -152,16 +152,13 @@ def test_what_a_partial_capture_released_is_not_a_refund(api: Api, owner, walker
     assert ledger.REFUNDS not in balances()
 
 
-def test_a_tip_charged_whose_answer_was_lost_is_settled_by_its_event(api: Api, owner, walker, card,
-                                                                      monkeypatch) -> None:  # fmt: skip
-    from dogwalk.payments import tips
+def test_a_tip_charged_whose_answer_was_lost_is_settled_by_its_event(api: Api, owner, walker, card) -> None:
+    from dogwalk.adapters import faults
 
     booking = completed_walk(api, owner, walker, card)
-    monkeypatch.setattr(tips, "settle", lambda *args: (_ for _ in ()).throw(RuntimeError("died")))
-    assert (
-        api.post(f"/v1/bookings/{booking['id']}/tip", json_body={"amount_cents": 600}, token=owner.token).status == 500
-    )
-    monkeypatch.undo()
+    with faults.injected("tips.charged"):
+        tip = api.post(f"/v1/bookings/{booking['id']}/tip", json_body={"amount_cents": 600}, token=owner.token)
+    assert tip.status == 500
     attempt = rows(database_url(), "SELECT attempt::text FROM tips")[0]["attempt"]
     every = gateway().v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
     charged = next(i for i in every if i.metadata.to_dict().get("attempt") == attempt)

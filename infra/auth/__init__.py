@@ -1,0 +1,1 @@
+"""The auth service's CDK: the JWT signing keys' secret."""

@@ -1,0 +1,1 @@
+"""The platform's own CDK: the migrations run on every deploy (`migrations`)."""

@@ -1,0 +1,1 @@
+"""The payments service's CDK: the payment gateway's secret."""

@@ -1,0 +1,98 @@
+"""A batch of walk messages from the queue (fed by the IoT topic rule on `dogwalk/walks/+/+`):
+walker phones' OwnTracks locations, batches and walk events, up to 100 messages.
+
+The batch is grouped by walk and written in one transaction (one COPY for all its points). A
+malformed message is logged, counted (in its walk's summary when its topic names one) and dropped
+without failing the others. If the batch's transaction fails, each walk is tried in a transaction
+of its own, so that a failure (a lock that cannot be had, the database gone) fails only that
+walk's messages, which the queue delivers again; ingest is idempotent, so the redelivery inserts
+nothing twice. What was stored goes to the walk's live viewers."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from dogwalk.adapters.observability import logger, metrics
+from dogwalk.tracking import ingest, live
+
+
+@dataclass(frozen=True)
+class Message:
+    """One queued message: its queue id and body (the JSON payload with the topic it arrived on)."""
+
+    message_id: str
+    body: str
+
+
+def _by_walk(messages: Iterable[Message]) -> dict[str, list[tuple[str, str, dict]]]:
+    walks: dict[str, list[tuple[str, str, dict]]] = defaultdict(list)
+    for message in messages:
+        try:
+            payload = json.loads(message.body)
+            topic = payload.get("topic") if isinstance(payload, dict) else None
+            matched = ingest.TOPIC.match(topic) if isinstance(topic, str) else None
+        except ValueError:
+            matched = None
+        if matched is None:
+            logger.warning(
+                "dropped a message without a walk topic",
+                extra={"message_id": message.message_id, "reason": "no_walk_topic", "dropped": 1},
+            )
+            metrics.add_metric(name="WalkMessagesMalformed", unit="Count", value=1)
+            continue
+        walks[matched.group(1)].append((message.message_id, matched.group(2), payload))
+    return walks
+
+
+def _arrivals(walks: dict[str, list[tuple[str, str, dict]]]) -> dict[str, ingest.Arrivals]:
+    arrivals: dict[str, ingest.Arrivals] = {}
+    for walk_id, messages in walks.items():
+        arrived = arrivals[walk_id] = ingest.Arrivals()
+        for message_id, kind, payload in messages:
+            try:
+                points, events = ingest.parse(payload, kind)
+            except ValidationError as exc:
+                logger.warning("dropped a malformed walk message", extra={"message_id": message_id,
+                               "walk_id": walk_id, "errors": exc.errors(include_input=False)[:3]})  # fmt: skip
+                arrived.malformed += 1
+                continue
+            arrived.points += points
+            arrived.events += events
+    return arrivals
+
+
+def ingest_batch(messages: Iterable[Message]) -> set[str]:
+    """Store a batch; the ids of the messages whose walk could not be written (to deliver again)."""
+    walks = _by_walk(messages)
+    arrivals = _arrivals(walks)
+    failed: set[str] = set()
+    try:  # the whole batch in one transaction: the fast path
+        outcomes = ingest.ingest_many(arrivals)
+    except Exception:  # then walk by walk, so that a failure fails only its own walk's messages
+        logger.warning("batch ingest failed; walk by walk now", exc_info=True)
+        outcomes = {}
+        for walk_id, arrived in arrivals.items():
+            try:
+                outcomes.update(ingest.ingest_many({walk_id: arrived}))
+            except Exception:
+                logger.exception("walk ingest failed; its messages will be delivered again", extra={"walk_id": walk_id})
+                failed.update(message_id for message_id, _, _ in walks[walk_id])
+    for walk_id, outcome in outcomes.items():
+        if outcome is None:
+            logger.warning(
+                "messages for an unknown walk dropped",
+                extra={"walk_id": walk_id, "reason": "unknown_walk", "dropped": len(walks[walk_id])},
+            )
+            continue
+        # one line per reason, for the saved query "ingest drops by reason"
+        for reason, count in sorted(outcome.dropped.items()):
+            logger.info("walk points dropped", extra={"walk_id": walk_id, "reason": reason, "dropped": count})
+        metrics.add_metric(name="WalkPointsAccepted", unit="Count", value=len(outcome.accepted))
+        metrics.add_metric(name="WalkPointsDropped", unit="Count", value=sum(outcome.dropped.values()))
+        live.publish(walk_id, ingest.live_messages(outcome))
+    return failed
