@@ -10,10 +10,15 @@ rests; here a POST with a key answers as Stripe does: the first answer replayed 
 request, 400 `idempotency_error` for another request with that key, 409 while the first runs
 (keys kept in memory for the life of the process; Stripe keeps them 24 hours).
 
-It sends the payment events the platform handles to `--webhook URL`, signed as Stripe signs
-them with the secret in the environment variable LOCALSTRIPE_WEBHOOK_SECRET.
+It sends the platform's events to `--webhook URL`, signed as Stripe signs them with the secret in
+the environment variable LOCALSTRIPE_WEBHOOK_SECRET, and Connect events (`account.updated`, with
+their `account`) to `--connect-webhook URL`, signed with LOCALSTRIPE_CONNECT_WEBHOOK_SECRET, each
+`--webhook-delay` seconds (1) after the change. Connect (accounts, account links and their
+onboarding page, transfers), disputes, the expiry of uncaptured holds and the movable clock are
+`local.stripe_connect`'s, wired here.
 
     python -m local.localstripe_server --port 8420 [--state FILE] [--webhook URL]
+        [--connect-webhook URL] [--webhook-delay SECONDS]
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 
 from aiohttp import web
 from localstripe import resources, server, webhooks
+
+from local import stripe_connect
 
 _RUNNING = object()
 _answers: dict[tuple[str, str], object] = {}
@@ -72,6 +79,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state", type=Path, default=None)
     parser.add_argument("--webhook", default=None, help="where to POST payment events")
+    parser.add_argument("--connect-webhook", default=None, help="where to POST Connect events (account.updated)")
+    parser.add_argument("--webhook-delay", type=float, default=1.0, help="seconds between a change and its event")
     args = parser.parse_args()
     state: Path | None = args.state
 
@@ -92,8 +101,11 @@ def main() -> None:
     resources.Store.dump_to_disk = dump
     resources.store.try_load_from_disk()
     server.app.middlewares.append(idempotency)
+    connect = (args.connect_webhook, os.environ["LOCALSTRIPE_CONNECT_WEBHOOK_SECRET"]) if args.connect_webhook else None
+    stripe_connect.install(server.app, base_url=f"http://127.0.0.1:{args.port}", connect_webhook=connect,
+                           delay_s=args.webhook_delay)  # fmt: skip
     if args.webhook:
-        events = ["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"]
+        events = list(stripe_connect.PLATFORM_EVENTS)
         webhooks.register_webhook("platform", args.webhook, os.environ["LOCALSTRIPE_WEBHOOK_SECRET"], events)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from dogwalk.registry import Function
+from dogwalk.declarations import Function
 
 _invoke_lock = threading.Lock()
 

@@ -227,12 +227,22 @@ class Redis:
 
 class LocalStripe:
     """localstripe (a fake but stateful Stripe server from PyPI) on 127.0.0.1:`port`, through
-    `local.localstripe_server`; its state in `state_file`, or in memory when None."""
+    `local.localstripe_server` (with `local.stripe_connect`'s Connect, disputes and clock); its
+    state in `state_file`, or in memory when None."""
 
-    def __init__(self, port: int, state_file: Path | None = None, webhook: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        port: int,
+        state_file: Path | None = None,
+        webhook: tuple[str, str] | None = None,
+        connect_webhook: tuple[str, str] | None = None,
+        webhook_delay_s: float | None = None,
+    ):
         self.port = port
         self.state_file = state_file
         self.webhook = webhook  # (url, signing secret): where it sends payment events
+        self.connect_webhook = connect_webhook  # (url, signing secret): where it sends Connect events
+        self.webhook_delay_s = webhook_delay_s  # seconds between a change and its event; None: the server's 1 s
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Any = None
 
@@ -251,6 +261,11 @@ class LocalStripe:
         if self.webhook is not None:
             command += ["--webhook", self.webhook[0]]
             environment["LOCALSTRIPE_WEBHOOK_SECRET"] = self.webhook[1]
+        if self.connect_webhook is not None:
+            command += ["--connect-webhook", self.connect_webhook[0]]
+            environment["LOCALSTRIPE_CONNECT_WEBHOOK_SECRET"] = self.connect_webhook[1]
+        if self.webhook_delay_s is not None:
+            command += ["--webhook-delay", str(self.webhook_delay_s)]
         self.log = log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         repository = Path(__file__).resolve().parent.parent
         self.process = subprocess.Popen(  # noqa: S603  # nosec B603 - our own module

@@ -6,7 +6,7 @@ from dogwalk.auth import accounts
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import NewPassword, Password, Write
 
-route = Route("change_password")
+route = Route(__name__)
 
 
 class PasswordChange(Write):

@@ -7,7 +7,7 @@ from dogwalk.auth import totp
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import TotpCode, Write
 
-route = Route("disable_totp")
+route = Route(__name__)
 
 
 class Code(Write):

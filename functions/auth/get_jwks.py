@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 from dogwalk.auth.jwks import public_jwks
 from dogwalk.edge.api import Route
 
-route = Route("get_jwks")
+route = Route(__name__)
 
 
 class Jwk(BaseModel):

@@ -4,7 +4,7 @@ from dogwalk.auth.users import get_user
 from dogwalk.edge.api import Route
 from dogwalk.edge.views import UserView, user_view
 
-route = Route("get_me")
+route = Route(__name__)
 
 
 @route.handle

@@ -4,7 +4,7 @@ from dogwalk.auth import accounts
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Email, Password, TokenPair, TotpCode, Write, token_pair
 
-route = Route("login")
+route = Route(__name__)
 
 
 class Credentials(Write):

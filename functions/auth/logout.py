@@ -6,7 +6,7 @@ from dogwalk.auth import accounts
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import OpaqueToken, Write
 
-route = Route("logout")
+route = Route(__name__)
 
 
 class Logout(Write):

@@ -4,7 +4,7 @@ from dogwalk.auth import accounts
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import OpaqueToken, TokenPair, Write, token_pair
 
-route = Route("refresh_tokens")
+route = Route(__name__)
 
 
 class Refresh(Write):

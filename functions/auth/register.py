@@ -8,7 +8,7 @@ from dogwalk.auth import accounts
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Email, NewPassword, TokenPair, Write, token_pair
 
-route = Route("register")
+route = Route(__name__)
 
 
 class Registration(Write):

@@ -7,7 +7,7 @@ from dogwalk.auth import totp
 from dogwalk.auth.users import get_user
 from dogwalk.edge.api import Route
 
-route = Route("setup_totp")
+route = Route(__name__)
 
 
 class TotpSetup(BaseModel):

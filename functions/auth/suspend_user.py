@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import Response
 from dogwalk.auth import accounts
 from dogwalk.edge.api import Route
 
-route = Route("suspend_user")
+route = Route(__name__)
 
 
 @route.handle

@@ -8,7 +8,7 @@ from dogwalk.bookings import lifecycle
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import BookingOut, Write, booking_out
 
-route = Route("cancel_booking")
+route = Route(__name__)
 
 
 class Cancellation(Write):

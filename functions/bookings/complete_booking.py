@@ -7,7 +7,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import BookingOut, booking_out
 from dogwalk.tracking import live
 
-route = Route("complete_booking")
+route = Route(__name__)
 
 
 @route.handle

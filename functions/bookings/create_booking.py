@@ -7,7 +7,7 @@ from dogwalk.bookings import lifecycle
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import BookingOut, WalkIn, Write, booking_out
 
-route = Route("create_booking")
+route = Route(__name__)
 
 
 class Recurrence(Write):

@@ -12,7 +12,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import BookingOut, booking_out
 from dogwalk.errors import ValidationFailed
 
-route = Route("list_bookings")
+route = Route(__name__)
 
 Status = Literal["requested", "accepted", "in_progress", "completed", "declined", "expired", "cancelled"]
 

@@ -4,7 +4,7 @@ from dogwalk.bookings import lifecycle
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import QuoteOut, WalkIn, quote_out
 
-route = Route("quote_booking")
+route = Route(__name__)
 
 
 @route.handle

@@ -8,7 +8,7 @@ from dogwalk.bookings import lifecycle
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Write
 
-route = Route("review_booking")
+route = Route(__name__)
 
 
 class ReviewIn(Write):

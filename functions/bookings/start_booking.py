@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from dogwalk.bookings import lifecycle
 from dogwalk.edge.api import Route
 
-route = Route("start_booking")
+route = Route(__name__)
 
 
 class Walk(BaseModel):

@@ -8,7 +8,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Instant, Write
 from dogwalk.marketplace import walkers
 
-route = Route("add_time_off")
+route = Route(__name__)
 
 
 class TimeOffIn(Write):

@@ -6,7 +6,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import DogOut, IsoDate, Size, Write
 from dogwalk.marketplace import dogs
 
-route = Route("create_dog")
+route = Route(__name__)
 
 
 class NewDog(Write):

@@ -10,7 +10,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Write
 from dogwalk.marketplace import walkers
 
-route = Route("decide_verification")
+route = Route(__name__)
 
 
 class Decision(Write):

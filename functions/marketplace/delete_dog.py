@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import Response
 from dogwalk.edge.api import Route
 from dogwalk.marketplace import dogs
 
-route = Route("delete_dog")
+route = Route(__name__)
 
 
 @route.handle

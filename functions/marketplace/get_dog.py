@@ -4,7 +4,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import DogOut
 from dogwalk.marketplace import dogs
 
-route = Route("get_dog")
+route = Route(__name__)
 
 
 @route.handle

@@ -4,7 +4,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import PublicWalker, public_walker
 from dogwalk.marketplace import walkers
 
-route = Route("get_walker")
+route = Route(__name__)
 
 
 @route.handle

@@ -9,7 +9,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import DogOut, DogPage
 from dogwalk.marketplace import dogs
 
-route = Route("list_dogs")
+route = Route(__name__)
 
 
 @route.handle

@@ -10,7 +10,7 @@ from dogwalk.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from dogwalk.edge.api import Route
 from dogwalk.marketplace import walkers
 
-route = Route("list_verifications")
+route = Route(__name__)
 
 
 class VerificationItem(BaseModel):

@@ -9,7 +9,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Write
 from dogwalk.marketplace import walkers
 
-route = Route("put_availability")
+route = Route(__name__)
 
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 

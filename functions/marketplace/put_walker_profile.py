@@ -8,7 +8,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import ServiceArea, Size, Write
 from dogwalk.marketplace import walkers
 
-route = Route("put_walker_profile")
+route = Route(__name__)
 
 
 class ServiceAreaIn(ServiceArea, Write):

@@ -11,7 +11,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import PublicWalker, QuoteOut, public_walker, quote_out
 from dogwalk.marketplace import search
 
-route = Route("search_walkers")
+route = Route(__name__)
 
 
 class Match(BaseModel):

@@ -9,7 +9,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Write
 from dogwalk.marketplace import walkers
 
-route = Route("submit_verification")
+route = Route(__name__)
 
 
 class Document(Write):

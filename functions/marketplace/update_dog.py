@@ -8,7 +8,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import DogOut, IsoDate, Size, Write
 from dogwalk.marketplace import dogs
 
-route = Route("update_dog")
+route = Route(__name__)
 
 
 class DogChanges(Write):

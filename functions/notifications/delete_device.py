@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from dogwalk.edge.api import Route
 from dogwalk.notifications import push_devices
 
-route = Route("delete_device")
+route = Route(__name__)
 
 
 @route.handle

@@ -8,7 +8,7 @@ from typing_extensions import TypedDict  # pydantic documents it on Python 3.11
 from dogwalk.edge.api import Route
 from dogwalk.notifications import preferences
 
-route = Route("get_notification_preferences")
+route = Route(__name__)
 
 
 class QuietHoursView(TypedDict):

@@ -10,7 +10,7 @@ from dogwalk.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from dogwalk.edge.api import Route
 from dogwalk.notifications import inbox
 
-route = Route("list_notifications")
+route = Route(__name__)
 
 
 class NotificationOut(BaseModel):

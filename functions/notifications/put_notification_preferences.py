@@ -16,7 +16,7 @@ from dogwalk.edge.schemas import Write
 from dogwalk.events.outbox import EVENT_TYPES
 from dogwalk.notifications import preferences
 
-route = Route("put_notification_preferences")
+route = Route(__name__)
 
 
 def _one_of(known: tuple[str, ...], what: str) -> AfterValidator:

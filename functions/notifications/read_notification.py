@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from dogwalk.edge.api import Route
 from dogwalk.notifications import inbox
 
-route = Route("read_notification")
+route = Route(__name__)
 
 
 @route.handle

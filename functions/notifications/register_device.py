@@ -9,7 +9,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Write
 from dogwalk.notifications import push_devices
 
-route = Route("register_device")
+route = Route(__name__)
 
 Platform = Literal["fcm", "apns"]
 

@@ -11,7 +11,7 @@ from typing_extensions import TypedDict  # pydantic documents it on Python 3.11
 from dogwalk.edge.api import Route
 from dogwalk.operations.health import State, check_dependencies
 
-route = Route("get_health")
+route = Route(__name__)
 
 
 class Checks(TypedDict):

@@ -6,7 +6,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import PaymentMethod, Write
 from dogwalk.payments import gateway
 
-route = Route("create_payment_method")
+route = Route(__name__)
 
 
 class NewPaymentMethod(Write):

@@ -6,7 +6,7 @@ from typing_extensions import TypedDict  # pydantic documents it on Python 3.11
 from dogwalk.edge.api import Route
 from dogwalk.payments import payouts
 
-route = Route("get_earnings")
+route = Route(__name__)
 
 
 class Payout(TypedDict):

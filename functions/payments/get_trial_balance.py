@@ -8,7 +8,7 @@ from dogwalk.adapters import db
 from dogwalk.edge.api import Route
 from dogwalk.payments import ledger
 
-route = Route("get_trial_balance")
+route = Route(__name__)
 
 
 class AccountBalance(TypedDict):

@@ -10,7 +10,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import PaymentMethod
 from dogwalk.payments import gateway
 
-route = Route("list_payment_methods")
+route = Route(__name__)
 
 
 class PaymentMethodPage(BaseModel):

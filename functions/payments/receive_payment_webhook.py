@@ -10,7 +10,7 @@ from dogwalk.bookings import reconciliation
 from dogwalk.edge.api import Route
 from dogwalk.payments import webhooks
 
-route = Route("receive_payment_webhook")
+route = Route(__name__)
 
 
 class Received(TypedDict):

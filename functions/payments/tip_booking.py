@@ -10,7 +10,7 @@ from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import Write
 from dogwalk.payments import tips
 
-route = Route("tip_booking")
+route = Route(__name__)
 
 
 class TipIn(Write):

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from dogwalk.edge.api import Route
 from dogwalk.tracking import walks
 
-route = Route("get_walk")
+route = Route(__name__)
 
 
 class LastPosition(BaseModel):

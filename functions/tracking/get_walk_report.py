@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from dogwalk.edge.api import Route
 from dogwalk.tracking import walks
 
-route = Route("get_walk_report")
+route = Route(__name__)
 
 
 @route.handle(media_type="image/svg+xml")

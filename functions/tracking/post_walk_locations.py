@@ -11,7 +11,7 @@ from dogwalk.edge.api import Route
 from dogwalk.errors import NotFound, ValidationFailed
 from dogwalk.tracking import ingest, live
 
-route = Route("post_walk_locations")
+route = Route(__name__)
 
 
 class Ingested(BaseModel):

@@ -1,10 +1,10 @@
 """The HTTP adapter every endpoint shares: a Powertools REST resolver per function with the
-route taken from the registry, RFC 9457 problem details for every error, role checks, the
+route its service declares for it, RFC 9457 problem details for every error, role checks, the
 body-size limit and `X-Request-Id` on every response.
 
 A handler module reads:
 
-    route = Route("get_health")
+    route = Route(__name__)
 
     @route.handle
     def get_health() -> HealthReport: ...
@@ -15,6 +15,7 @@ A handler module reads:
 from __future__ import annotations
 
 import base64
+import importlib
 import inspect
 import json
 import re
@@ -30,7 +31,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dogwalk import registry
+from dogwalk import declarations
 from dogwalk.adapters.observability import instrument, logger, metrics
 from dogwalk.config import settings
 from dogwalk.errors import DomainError, Forbidden, RateLimited, Unauthorized
@@ -62,9 +63,9 @@ def _returned_model(func: Callable[..., Any] | None) -> type | None:
     return returned if isinstance(returned, type) and returned not in (dict, list, str, type(None)) else None
 
 
-def _problem_responses(route: registry.Endpoint) -> dict[int, Any]:
+def _problem_responses(route: declarations.Endpoint) -> dict[int, Any]:
     statuses = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500]
-    if route.uses & {registry.DATABASE, registry.CACHE}:
+    if route.uses & {declarations.DATABASE, declarations.CACHE}:
         statuses.append(503)
     return {
         status: {
@@ -208,8 +209,10 @@ class Route:
     """The HTTP side of one declared endpoint, served by one Lambda function: its resolver, the
     route function, roles, limits and problem+json answers."""
 
-    def __init__(self, declaration: str | registry.Endpoint):
-        self.declaration = registry.endpoint(declaration) if isinstance(declaration, str) else declaration
+    def __init__(self, declaration: str | declarations.Endpoint):
+        """`Route(__name__)` in a handler module: the endpoint its service declares for it (the
+        module `auth.get_me` is `get_me` of `dogwalk/auth/registry.py`); or a declaration itself."""
+        self.declaration = declared_for(declaration) if isinstance(declaration, str) else declaration
         self.app = APIGatewayRestResolver()
         self.func: Callable[..., Any] | None = None
         self.extra_responses: dict[int, type] = {}
@@ -346,11 +349,26 @@ class Route:
         else:
             response = self.app.resolve(event, context)
         response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
-        if registry.EVENTS in self.declaration.uses:  # the domain events this request committed, out now
+        if declarations.EVENTS in self.declaration.uses:  # the domain events this request committed, out now
             from dogwalk.events import relay
 
             relay.publish_recorded()
         return response
+
+
+def declared_for(module: str) -> declarations.Endpoint:
+    """The endpoint declared for the handler module `<service>.<name>`, read from its service's
+    declarations alone: a cold start loads no other service's."""
+    service, _, name = module.rpartition(".")
+    if not service:  # TODO(issue 12): every handler says Route(__name__); then drop this
+        from dogwalk import registry
+
+        return registry.endpoint(name)
+    declared = importlib.import_module(f"dogwalk.{service}.registry").ENDPOINTS
+    for candidate in declared:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"dogwalk/{service}/registry.py declares no endpoint {name!r}")
 
 
 def principal_of(event: dict[str, Any]) -> Principal | None:
