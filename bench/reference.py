@@ -46,7 +46,7 @@ def main(reference: str) -> None:
 
     from dogwalk.adapters import migrations
     from dogwalk.registry import endpoint
-    from local.gateway import rest_event
+    from local.api_gateway import rest_event
     from local.services import Postgres, Redis, free_port
 
     workdir = Path(tempfile.mkdtemp(prefix="dogwalk-reference-"))

@@ -186,7 +186,7 @@ def seed(conn: Any, rng: random.Random, today: date) -> dict[str, Any]:
 
 def _event(query: dict[str, Any], caller: str) -> dict[str, Any]:
     from dogwalk.registry import endpoint
-    from local.gateway import rest_event
+    from local.api_gateway import rest_event
 
     route = endpoint("search_walkers")
     event = rest_event(route.method, route.path, urlencode(query), [], b"", route, {}, "127.0.0.1", str(uuid.uuid4()))

@@ -42,7 +42,7 @@ DATABASE_NAME = "dogwalk"
 DATABASE_USER = "dogwalk"
 BACKUP_RETENTION = Duration.days(35)
 # uses that need a route to the internet (Stripe; API Gateway's @connections endpoint)
-INTERNET_USES = frozenset({registry.PAYMENTS, registry.WEBSOCKET_PUSH})
+INTERNET_USES = frozenset({registry.PAYMENTS, registry.WEBSOCKET_PUSH, registry.IDENTITY_PROVIDERS})
 DATA_USES = frozenset({registry.DATABASE, registry.CACHE})
 VPC_ACCESS_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 

@@ -42,6 +42,10 @@ class Deployment:
     # APNs credentials); empty: no push grants, and the synth warns
     fcm_platform_application_arn: str = ""
     apns_platform_application_arn: str = ""
+    # Sign in with Apple / Google: our apps' client ids (comma-separated), the audiences their ID
+    # tokens must carry; empty: that provider is refused
+    oidc_apple_client_ids: str = ""
+    oidc_google_client_ids: str = ""
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -71,4 +75,6 @@ class Deployment:
             notifications_sender_domain=str(optional("notifications_sender_domain", cls.notifications_sender_domain)),
             fcm_platform_application_arn=str(optional("fcm_platform_application_arn", "")),
             apns_platform_application_arn=str(optional("apns_platform_application_arn", "")),
+            oidc_apple_client_ids=str(optional("oidc_apple_client_ids", "")),
+            oidc_google_client_ids=str(optional("oidc_google_client_ids", "")),
         )

@@ -133,6 +133,9 @@ class FunctionFactory(Construct):
             environment[names["signing_key_secret_id"]] = self.signing_keys.secret_name
         if self.payments.used_by(declaration.uses):
             environment[names["payments_secret_id"]] = self.payments.secret_name
+        if registry.IDENTITY_PROVIDERS in declaration.uses:
+            environment[names["oidc_apple_client_ids"]] = self.deployment.oidc_apple_client_ids
+            environment[names["oidc_google_client_ids"]] = self.deployment.oidc_google_client_ids
         if registry.WEBSOCKET_PUSH in declaration.uses:
             if self.websocket is None:
                 raise ValueError(f"{declaration.name} pushes to WebSocket clients but the stack has no WebSocket API")

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from dogwalk import registry
 from infra.alarms import OperationsAlarms
-from infra.api import Api
+from infra.api import Api, ApiRoutes
 from infra.auth.signing_keys import SigningKeys
 from infra.canary import CanaryDeployments
 from infra.data import DataTier
@@ -113,17 +113,19 @@ class RegionalStack(Stack):
             else None
         )
         if endpoints:
-            self.api: Api | None = Api(
+            self.api: Api | None = Api(self, "Api", deployment=deployment, log_key=self.keys.logs)
+            # its resources, methods, permissions and authorizer: a nested stack (infra/api.py)
+            self.api_routes: ApiRoutes | None = ApiRoutes(
                 self,
-                "Api",
-                deployment=deployment,
+                "ApiRoutes",
+                api=self.api,
                 endpoints=endpoints,
                 functions=self.canary.aliases if self.canary is not None else self.functions,
                 authorizer=authorizer_function,
-                log_key=self.keys.logs,
             )
         else:
             self.api = None
+            self.api_routes = None
         ScheduledJobs(self, "Schedules", jobs=[(job, after_migrations(job)) for job in schedules])
         self.queues = Queues(
             self,

@@ -98,8 +98,10 @@ class Platform:
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self.where["AWS APIs (moto)"] = os.environ["AWS_ENDPOINT_URL"]
         if "DOGWALK_STRIPE_API_BASE" not in os.environ:
-            webhook = (f"http://127.0.0.1:{self.ports.http}/v1/payments/webhook", LOCAL_WEBHOOK_SECRET)
-            stripe = LocalStripe(self.ports.stripe, self.data_dir / "localstripe.pickle", webhook)
+            base = f"http://127.0.0.1:{self.ports.http}"
+            webhook = (f"{base}/v1/payments/webhook", LOCAL_WEBHOOK_SECRET)
+            connect_webhook = (f"{base}/v1/payments/connect/webhook", LOCAL_CONNECT_WEBHOOK_SECRET)
+            stripe = LocalStripe(self.ports.stripe, self.data_dir / "localstripe.pickle", webhook, connect_webhook)
             os.environ["DOGWALK_STRIPE_API_BASE"] = stripe.start()
             self.started.append(stripe)
         self.where["Payments (localstripe)"] = os.environ["DOGWALK_STRIPE_API_BASE"]
@@ -197,7 +199,7 @@ class Platform:
             self.where[f"topic rule {rule.topic_filter}"] = f"{rule.sql} → SQS {rule.queue}"
 
     def serve(self) -> None:
-        from local.gateway import Gateway, serve
+        from local.api_gateway import Gateway, serve
         from local.services import ensure_port_free
 
         ensure_port_free(self.ports.http, "the HTTP API", "DOGWALK_HTTP_PORT")
@@ -235,14 +237,17 @@ def _put_signing_keys(value: str) -> None:
 
 
 LOCAL_WEBHOOK_SECRET = "whsec_local"  # noqa: S105  # nosec B105 - localstripe's, signs only local events
+LOCAL_CONNECT_WEBHOOK_SECRET = "whsec_local_connect"  # noqa: S105  # nosec B105 - signs its Connect events
 
 
 def _put_local_payments_secret() -> None:
-    """localstripe takes any key; the webhook secret signs the local gateway's test events."""
+    """localstripe takes any key; the webhook secrets sign the local gateway's test events (its
+    Connect events with their own, as Stripe signs each endpoint's)."""
     from dogwalk.adapters import aws
     from dogwalk.config import settings
 
-    value = json.dumps({"api_key": "sk_test_local", "webhook_secret": LOCAL_WEBHOOK_SECRET})
+    value = json.dumps({"api_key": "sk_test_local", "webhook_secret": LOCAL_WEBHOOK_SECRET,
+                        "connect_webhook_secret": LOCAL_CONNECT_WEBHOOK_SECRET})  # fmt: skip
     aws.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=value)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.gateway_events import CONNECT_PATH, CONNECT_SECRET, PLATFORM_PATH, PLATFORM_SECRET, GatewayEvents
+
 # The functions never talk to real AWS from a test: moto, and credentials that are worth nothing.
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
     os.environ[_name] = "testing"
@@ -27,6 +29,8 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 class Dependencies:
     database_url: str
     redis_url: str
+    # where the session's localstripe sends its signed events; None with a gateway of your own
+    gateway_events: GatewayEvents | None = None
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +60,15 @@ def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependenc
         lambda port: Postgres(tmp_path_factory.mktemp("postgres"), port)
     )
     redis_url = os.environ.get("REDIS_URL") or start(lambda port: Redis(tmp_path_factory.mktemp("redis"), port))
-    stripe_base = os.environ.get("DOGWALK_STRIPE_API_BASE") or start(LocalStripe)
+    events = None if os.environ.get("DOGWALK_STRIPE_API_BASE") else GatewayEvents()
+    stripe_base = os.environ.get("DOGWALK_STRIPE_API_BASE") or start(
+        lambda port: LocalStripe(
+            port,
+            webhook=(events.url(PLATFORM_PATH), PLATFORM_SECRET) if events else None,
+            connect_webhook=(events.url(CONNECT_PATH), CONNECT_SECRET) if events else None,
+            webhook_delay_s=0.05,
+        )
+    )
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
     os.environ["DOGWALK_STRIPE_API_BASE"] = stripe_base
     _forget_configuration()
@@ -64,9 +76,11 @@ def dependencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dependenc
         from dogwalk.adapters import migrations
 
         migrations.apply(conn)
-    yield Dependencies(database_url, redis_url)
+    yield Dependencies(database_url, redis_url, events)
     for service in reversed(started):
         service.stop()
+    if events is not None:
+        events.close()
 
 
 def _forget_configuration() -> None:

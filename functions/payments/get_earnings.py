@@ -11,10 +11,13 @@ route = Route(__name__)
 
 class Payout(TypedDict):
     id: str
-    period: str
+    period: str  # the ISO week, e.g. 2026-W48
     amount_cents: int
     currency: str
-    status: str
+    status: str  # paid | awaiting_onboarding | pending | failed | reversed (recorded: before transfers)
+    transfer_id: str | None  # the gateway's transfer, once paid
+    reversed_cents: int
+    paid_at: str | None  # RFC 3339
     created_at: str  # RFC 3339
 
 
@@ -31,7 +34,9 @@ def get_earnings() -> Earnings:
     found = payouts.earnings(route.principal.user_id)
     made = [
         Payout(id=row["id"], period=row["period"], amount_cents=row["amount_cents"], currency=row["currency"],
-               status=row["status"], created_at=row["created_at"].isoformat())
+               status=row["status"], transfer_id=row["transfer_id"], reversed_cents=row["reversed_cents"],
+               paid_at=row["paid_at"].isoformat() if row["paid_at"] else None,
+               created_at=row["created_at"].isoformat())
         for row in found["payouts"]
     ]  # fmt: skip
     return Earnings(

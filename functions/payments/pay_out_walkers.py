@@ -1,7 +1,8 @@
 """Scheduled weekly: each walker's available balance (earned more than 48 hours before the
-schedule's time) is paid out, posted to the ledger, and announced (`payout.sent`); once per walker
-and week. The scheduled event's `time` is the payout's moment, so a retried invocation pays what
-the first would have."""
+schedule's time) is transferred to their connected account, posted to the ledger, and announced
+(`payout.sent`); once per walker and week. Walkers without enabled payouts keep their balance; a
+failed transfer is retried by the next run. The scheduled event's `time` is the payout's moment,
+so a retried invocation pays what the first would have."""
 
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ def pay_out_walkers(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     outcome = payouts.pay_out_all(now=datetime.fromisoformat(EventBridgeEvent(event).time))
     metrics.add_metric(name="WalkersPaid", unit="Count", value=outcome["walkers"])
     metrics.add_metric(name="PaidOutCents", unit="Count", value=outcome["paid_cents"])
+    metrics.add_metric(name="PayoutsAwaitingOnboarding", unit="Count", value=outcome["awaiting_onboarding"])
+    metrics.add_metric(name="PayoutTransfersFailed", unit="Count", value=outcome["failed"])
     logger.info("weekly payout", extra=outcome)
     return outcome
 

@@ -16,13 +16,16 @@ from infra.encryption import grant_secret
 
 
 class PaymentsSecret(Construct):
-    """One secret per stage and region: `{"api_key": ..., "webhook_secret": ...}` for Stripe.
+    """One secret per stage and region for Stripe: `{"api_key": ..., "webhook_secret": ...,
+    "connect_webhook_secret": ...}`, the last two the signing secrets of the platform's webhook
+    endpoint and of its Connect endpoint (each endpoint at Stripe signs with its own).
 
     The stack creates it with a generated placeholder value (empty `api_key` and
-    `webhook_secret`), so no credential ever appears in the template. After the first deploy
-    an operator puts the real Stripe key (test or live, by stage) and the webhook signing
-    secret in it, e.g. `aws secretsmanager put-secret-value`; later deploys leave the value
-    alone. Functions that declare `registry.PAYMENTS` may read it; no function may write it.
+    `webhook_secret`), so no credential ever appears in the template. After the first deploy an
+    operator puts the real Stripe key (test or live, by stage) and the two signing secrets in it,
+    e.g. `aws secretsmanager put-secret-value`; later deploys leave the value alone. Until
+    `connect_webhook_secret` is there, the Connect webhook answers 503 and Stripe retries.
+    Functions that declare `registry.PAYMENTS` may read it; no function may write it.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, key: kms.IKey) -> None:
@@ -38,6 +41,8 @@ class PaymentsSecret(Construct):
             description="Stripe API key and webhook secret; an operator sets them after the first deploy",
             # CloudFormation needs some value; the generated field keeps it out of the template
             generate_secret_string=secretsmanager.SecretStringGenerator(
+                # not to be changed: a new template makes CloudFormation generate a new value, which
+                # would replace the operator's keys (`connect_webhook_secret` is added by the operator)
                 secret_string_template=json.dumps({"api_key": "", "webhook_secret": ""}),  # nosec B105
                 generate_string_key="placeholder",
                 exclude_punctuation=True,

@@ -28,6 +28,7 @@ from extra_declarations import (
     EXTRAS_STACK,
     unbundled_app,
 )
+from nested_stacks import API_ROUTES, Nested, nested
 from stack_template import StackTemplate, Synthesized
 
 from dogwalk import registry
@@ -83,6 +84,17 @@ def primary(synthesized: Synthesized) -> StackTemplate:
 @pytest.fixture(scope="session")
 def extras(synthesized: Synthesized) -> StackTemplate:
     return synthesized.templates[EXTRAS_STACK]
+
+
+@pytest.fixture(scope="session")
+def routes(synthesized: Synthesized) -> list[Nested]:
+    """The REST API's routes (resources, methods, permissions, authorizer) of the primary and the secondary stack."""
+    return [nested(synthesized, name, API_ROUTES) for name in (synthesized.primary, synthesized.secondary)]
+
+
+@pytest.fixture(scope="session")
+def primary_routes(routes: list[Nested]) -> Nested:
+    return routes[0]
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ from typing import Any
 from stack_template import StackTemplate, Synthesized, referenced_ids
 
 NESTED = "AWS::CloudFormation::Stack"
+# the construct id of the REST API's routes (infra/api.py: ApiRoutes)
+API_ROUTES = "ApiRoutes"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class Nested:
             if name in parameters:
                 found |= referenced_ids(parameters[name])
         return found
+
+    def parameter_values(self, value: Any) -> list[Any]:
+        """What the parent passes for the parameters that `value` refers to (its `Ref`s, `Fn::GetAtt`s...)."""
+        parameters = self.parent.properties(self.resource_id).get("Parameters", {})
+        return [parameters[name] for name in sorted(referenced_ids(value)) if name in parameters]
 
     def output_target(self, value: Any) -> set[str]:
         """The nested template's logical ids behind the parent's `Fn::GetAtt [<nested stack>, Outputs.X]`."""

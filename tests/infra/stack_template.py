@@ -102,11 +102,15 @@ class StackTemplate:
                 statements.extend(inline["PolicyDocument"]["Statement"])
         return statements
 
+    def _is_api_root(self, resource_id: Any) -> bool:
+        """The API's root resource: the RestApi's `RootResourceId`, or (in a nested stack) a parameter for it."""
+        return "Fn::GetAtt" in resource_id or resource_id["Ref"] not in self.resources
+
     def resource_path(self, resource_id: str) -> str:
         """The full path of an `AWS::ApiGateway::Resource`, walking up to the API's root."""
         properties = self.properties(resource_id)
         parent = properties["ParentId"]
-        prefix = "" if "Fn::GetAtt" in parent else self.resource_path(parent["Ref"])
+        prefix = "" if self._is_api_root(parent) else self.resource_path(parent["Ref"])
         return f"{prefix}/{properties['PathPart']}"
 
     def api_methods(self) -> dict[tuple[str, str], dict[str, Any]]:
@@ -115,7 +119,7 @@ class StackTemplate:
         for resource in self.of_type("AWS::ApiGateway::Method").values():
             properties = resource["Properties"]
             parent = properties["ResourceId"]
-            path = "/" if "Fn::GetAtt" in parent else self.resource_path(parent["Ref"])
+            path = "/" if self._is_api_root(parent) else self.resource_path(parent["Ref"])
             methods[(properties["HttpMethod"], path)] = properties
         return methods
 

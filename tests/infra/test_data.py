@@ -14,6 +14,7 @@ from extra_declarations import EXTRA_NOTIFY_ENDPOINT, EXTRAS_STACK
 from stack_template import StackTemplate, Synthesized, referenced_ids
 
 from dogwalk import registry
+from infra.deployment import Deployment
 
 pytestmark = pytest.mark.infra
 
@@ -268,10 +269,31 @@ def test_only_functions_that_call_the_internet_run_behind_nat(
             continue
         subnets = {output for output in outputs_of(vpc["SubnetIds"])}
         [group] = outputs_of(vpc["SecurityGroupIds"])
-        internet = bool(known[name].uses & {registry.PAYMENTS, registry.WEBSOCKET_PUSH})
+        internet = bool(known[name].uses & {registry.PAYMENTS, registry.WEBSOCKET_PUSH, registry.IDENTITY_PROVIDERS})
         kind = "Egress" if internet else "Isolated"
         assert all(kind in " ".join(output_source(template, output)) for output in subnets), name
         assert ("InternetFunctions" in " ".join(output_source(template, group))) is internet, name
+
+
+def test_the_functions_that_verify_id_tokens_know_the_client_ids_and_reach_the_providers(
+    primary: StackTemplate, synthesized_deployment: Deployment
+) -> None:
+    from dogwalk.config import environment_names
+
+    names = environment_names()
+    for name in ("sign_in_with_oidc", "delete_me"):
+        logical_id = primary.python_functions()[name]
+        variables = primary.properties(logical_id)["Environment"]["Variables"]
+        assert variables[names["oidc_apple_client_ids"]] == synthesized_deployment.oidc_apple_client_ids
+        assert variables[names["oidc_google_client_ids"]] == synthesized_deployment.oidc_google_client_ids
+        assert registry.IDENTITY_PROVIDERS in registry.endpoint(name).uses
+    # and only they: no other function is told the client ids
+    told = [
+        n
+        for n, i in primary.python_functions().items()
+        if names["oidc_apple_client_ids"] in primary.properties(i).get("Environment", {}).get("Variables", {})
+    ]
+    assert sorted(told) == ["delete_me", "sign_in_with_oidc"]
 
 
 def test_a_function_without_data_stays_out_of_the_vpc(extras: StackTemplate) -> None:

@@ -95,30 +95,45 @@ def test_the_api_5xx_alarm_exists_before_the_deployment_groups(
         assert f"dogwalk-{synthesized.deployment.stage}-api-5xx-rate" in names
 
 
-def test_api_methods_invoke_the_live_aliases(canaries: list[Nested]) -> None:
-    for stack in canaries:
+def alias_of_value(canary: Nested, routes: Nested, value: Any) -> set[str]:
+    """The canary's aliases behind `value`, of the regional template or of the routes' (through a parameter)."""
+    return canary.output_target([value, routes.parameter_values(value)])
+
+
+def function_of_value(routes: Nested, value: Any) -> set[str]:
+    """The regional stack's resources behind `value`, of the regional template or of the routes'."""
+    return referenced_ids(value) & set(routes.parent.resources) | routes.parameter_source(value)
+
+
+def test_api_methods_invoke_the_live_aliases(canaries: list[Nested], routes: list[Nested]) -> None:
+    # the methods and their permissions are in the routes' nested stack, the aliases in the canary's
+    for stack, api in zip(canaries, routes, strict=True):
         template = stack.parent
         alias_of = {alias_id: function_id for function_id, (alias_id, _) in aliases_by_function(stack).items()}
         functions = template.python_functions()
-        methods = template.api_methods()
-        permissions = [permission["Properties"] for permission in template.of_type("AWS::Lambda::Permission").values()]
+        methods = api.template.api_methods()
+        permissions = [
+            permission["Properties"]
+            for routes_or_parent in (api.template, template)
+            for permission in routes_or_parent.of_type("AWS::Lambda::Permission").values()
+        ]
         for endpoint in registry.ENDPOINTS:
             uri = methods[(endpoint.method, endpoint.path)]["Integration"]["Uri"]
-            [alias_id] = stack.output_target(uri)
+            [alias_id] = alias_of_value(stack, api, uri)
             assert alias_of[alias_id] == functions[endpoint.name], endpoint.name
             # API Gateway may invoke the alias (and not the unqualified function)
             granted = [
                 permission
                 for permission in permissions
                 if permission["Principal"] == "apigateway.amazonaws.com"
-                and stack.output_target(permission["FunctionName"]) == {alias_id}
+                and alias_of_value(stack, api, permission["FunctionName"]) == {alias_id}
             ]
             assert len(granted) == 1, endpoint.name
             assert not [
                 permission
                 for permission in permissions
                 if permission["Principal"] == "apigateway.amazonaws.com"
-                and referenced_ids(permission["FunctionName"]) == {functions[endpoint.name]}
+                and function_of_value(api, permission["FunctionName"]) == {functions[endpoint.name]}
             ], endpoint.name
 
 

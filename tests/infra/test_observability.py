@@ -316,3 +316,4 @@ def test_nested_stacks_are_nested_in_the_regional_stacks(regional: list[StackTem
         nested_ids = set(template.of_type(NESTED))
         assert any(logical_id.startswith("ObservabilityNestedStack") for logical_id in nested_ids)
         assert any(logical_id.startswith("CanaryNestedStack") for logical_id in nested_ids)
+        assert any(logical_id.startswith("ApiRoutesNestedStack") for logical_id in nested_ids)

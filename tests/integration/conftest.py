@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import Dependencies, SeededUser, insert_user
+from tests.gateway_events import CONNECT_SECRET, PLATFORM_SECRET
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +28,9 @@ def aws() -> Iterator[None]:
         gateway._client.cache_clear()
         signing_keys.forget_cache()
         signing_keys.ensure_signing_key()
-        credentials = json.dumps({"api_key": "sk_test_tests", "webhook_secret": "whsec_tests"})
+        credentials = json.dumps(
+            {"api_key": "sk_test_tests", "webhook_secret": PLATFORM_SECRET, "connect_webhook_secret": CONNECT_SECRET}
+        )
         aws_clients.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=credentials)
         yield
     aws_clients.client.cache_clear()
@@ -72,7 +75,7 @@ class Api:
     """Requests through the local gateway in-process: route match, authorizer, REST proxy event."""
 
     def __init__(self) -> None:
-        from local.gateway import Gateway
+        from local.api_gateway import Gateway
 
         self.gateway = Gateway()
         self.answers: list[Answer] = []

@@ -82,3 +82,54 @@ def redis_goes_down(state: Dependencies) -> Iterator[Callable[[], None]]:
     yield go_down
     os.environ["REDIS_URL"] = state.redis_url
     forget()
+
+
+# --- the account's emails -----------------------------------------------------------------------
+
+
+class Mail:
+    """The events topic, the channel queues and the SES sender on moto, as `make run` makes them; the
+    email consumer run on what the email queue holds; and the local mailbox, read as a developer
+    reads it (`GET /_local/emails?to=`)."""
+
+    def __init__(self, api: AuthApi) -> None:
+        self.api = api
+
+    def deliver(self) -> None:
+        """Publish what the outbox holds and run the email consumer on its queue (the inbox's and
+        push's too: they must let the account's emails be)."""
+        from dogwalk.events import relay
+        from tests.integration.notifications.conftest import consume
+
+        relay.publish()
+        for consumer in ("notify_email", "notify_inbox", "notify_push"):
+            consume(consumer)
+
+    def emails(self, to: str) -> list[dict[str, Any]]:
+        answer = self.api.get(f"/_local/emails?to={to}")
+        assert answer.status == 200, answer.body
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
+    def token(self, to: str, subject: str) -> str:
+        """The token of the newest email to `to` with `subject` (its link's `#token=`)."""
+        email = next(item for item in self.emails(to) if item["subject"] == subject)
+        return str(email["text"].split("#token=", 1)[1].split()[0])
+
+
+VERIFY_SUBJECT = "Confirm your email"
+RESET_SUBJECT = "Reset your password"
+CHANGED_SUBJECT = "Your password was changed"
+DELETED_SUBJECT = "Your account was deleted"
+
+
+@pytest.fixture
+def mail(api: AuthApi, events_topic: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mail]:
+    from dogwalk.config import settings
+    from local.senders import ensure_notification_senders
+
+    for name, value in ensure_notification_senders().items():
+        monkeypatch.setenv(name, value)
+    settings.cache_clear()
+    yield Mail(api)
+    settings.cache_clear()

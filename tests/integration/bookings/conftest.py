@@ -19,9 +19,12 @@ NEW_YORK = ZoneInfo("America/New_York")
 EVERY_DAY = [(day, "07:00", "20:00") for day in range(7)]
 
 
-def next_weekday_at(hour: int, days_ahead: int = 10) -> datetime:
+def next_weekday_at(hour: int, days_ahead: int = 2) -> datetime:
+    """`hour` o'clock (New York) on the first weekday (no weekend surge) at least `days_ahead` days
+    from now. By default 2 to 4 days ahead: more than 24 h (no late-booking surge) and within the 5
+    days in which a hold is placed at request time, so a booking made for it is `authorized`."""
     day = (datetime.now(NEW_YORK) + timedelta(days=days_ahead)).date()
-    while day.weekday() != 2:  # a Wednesday: no weekend surge
+    while day.weekday() >= 5:
         day += timedelta(days=1)
     return datetime(day.year, day.month, day.day, hour, tzinfo=NEW_YORK)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from dogwalk.adapters import db
 from dogwalk.registry import endpoint
-from local.gateway import rest_event
+from local.api_gateway import rest_event
 from local.runtime import LambdaContext
 from tests.integration.bookings.conftest import database_url, gateway, next_weekday_at, walk
 from tests.integration.conftest import Api

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dogwalk import registry
 from dogwalk.edge.api import Route
 from dogwalk.errors import Conflict
-from local.gateway import rest_event
+from local.api_gateway import rest_event
 from local.runtime import LambdaContext
 
 ROUTE = registry.Endpoint(

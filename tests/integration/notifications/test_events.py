@@ -38,6 +38,7 @@ OWNER_PHONE, WALKER_PHONE = "+12125550101", "+12125550102"
 class World:
     owner: Caller
     walker: Caller
+    admin: Caller
     booking_id: str
     walk_id: str
     start: datetime
@@ -47,13 +48,13 @@ class World:
         return f"{self.start:%a} {self.start.day} {self.start:%b} at {self.start:%H:%M}"
 
     def person(self, role: str) -> Caller:
-        return self.owner if role == "owner" else self.walker
+        return {"owner": self.owner, "walker": self.walker, "admin": self.admin}[role]
 
 
 @pytest.fixture
-def world(senders: dict[str, str], api: Api, owner: Caller, walker: Caller, card: str) -> World:
-    """Ana (owner) booked Sam (walker) for Biscuit; both have a phone and a device; the walk is done.
-    The events of getting there are out of the way."""
+def world(senders: dict[str, str], api: Api, owner: Caller, walker: Caller, admin: Caller, card: str) -> World:
+    """Ana (owner) booked Sam (walker) for Biscuit; both have a phone and a device, and so has the
+    admin (a device); the walk is done. The events of getting there are out of the way."""
     run_sql(database_url(), "UPDATE users SET name = 'Ana Owner', phone = %s WHERE id = %s", OWNER_PHONE, owner.id)
     run_sql(database_url(), "UPDATE users SET name = 'Sam Walker', phone = %s WHERE id = %s", WALKER_PHONE, walker.id)
     dog = create_dog(api, owner, name="Biscuit")["id"]
@@ -63,7 +64,7 @@ def world(senders: dict[str, str], api: Api, owner: Caller, walker: Caller, card
     walk_id = str(uuid.uuid4())
     run_sql(database_url(), "INSERT INTO walks (id, booking_id) VALUES (%s, %s)", walk_id, booking["id"])
     devices = {}
-    for person, platform in ((owner, "fcm"), (walker, "apns")):
+    for person, platform in ((owner, "fcm"), (walker, "apns"), (admin, "apns")):
         registration = {"platform": platform, "token": f"{platform}-{person.id}"}
         answer = api.post("/v1/notifications/devices", json_body=registration, token=person.token)
         assert answer.status == 201, answer.body
@@ -71,7 +72,7 @@ def world(senders: dict[str, str], api: Api, owner: Caller, walker: Caller, card
     run_sql(database_url(), "UPDATE outbox SET published_at = now()")
     for name in NOTIFY:
         drain(name.replace("notify_", "notifications-"))
-    return World(owner, walker, booking["id"], walk_id, start, devices)
+    return World(owner, walker, admin, booking["id"], walk_id, start, devices)
 
 
 # event type → who hears of it, the channels their default preferences give it, the title, the text
@@ -100,6 +101,12 @@ EXPECTED: dict[str, tuple[str, set[str], str, str]] = {
     "review.received": ("walker", {"push"}, "New review", "Ana Owner rated your walk with Biscuit 5 out of 5."),
     "verification.decided": ("walker", {"push", "email"}, "You're verified",
                              "Your documents were approved: owners can now find and book you."),
+    "payment.failed": ("owner", {"push", "email"}, "Payment didn't go through", "We couldn't hold $32.50 on your"
+                       " card for the walk of Biscuit on {when}. Choose another card in the app by {when}, or the walk"
+                       " is cancelled."),
+    "payment.disputed": ("admin", {"push", "email"}, "Payment disputed", "Ana Owner's card issuer disputed $32.50"
+                         " of the walk of Biscuit on {when}. Reason: fraudulent. Answer it with evidence at the"
+                         " payment gateway before it is due."),
 }  # fmt: skip
 
 
@@ -126,6 +133,20 @@ def payload_of(event_type: str, world: World) -> dict[str, Any]:
         "tip.received": {"booking_id": booking, "amount_cents": 500, "currency": "USD"},
         "review.received": {"booking_id": booking, "rating": 5},
         "verification.decided": {"walker_id": world.walker.id, "status": "verified", "reason": None},
+        "payment.failed": {
+            "booking_id": booking,
+            "amount_cents": 3250,
+            "currency": "USD",
+            "deadline": world.start.isoformat(),
+        },
+        "payment.disputed": {
+            "booking_id": booking,
+            "dispute_id": str(uuid.uuid4()),
+            "amount_cents": 3250,
+            "currency": "USD",
+            "reason": "fraudulent",
+            "tip": False,
+        },
     }[event_type]
 
 
@@ -182,6 +203,30 @@ def test_a_cancellation_by_the_walker_tells_the_owner_and_a_rejection_gives_its_
     assert [(n["event_id"], n["title"], n["body"]) for n in inbox_of(world.walker.id)] == [
         (rejected, "Verification not approved",
          "Your verification was not approved. Reason: The ID is blurry. You can send new documents in the app.")
+    ]  # fmt: skip
+
+
+def test_a_failed_payment_and_the_cancellation_it_leads_to_read_right_to_each_party(world: World) -> None:
+    told = {"booking_id": world.booking_id, "amount_cents": 3250, "currency": "USD",
+            "deadline": world.start.isoformat()}  # fmt: skip
+    unpaid = {"booking_id": world.booking_id, "from": "accepted", "to": "cancelled", "reason": "payment_failed"}
+    with db.transaction() as conn:
+        failed = outbox.record(conn, "payment.failed", world.walker.id, "walker", told)
+        to_owner = outbox.record(conn, "booking.cancelled", world.owner.id, "owner", unpaid)
+        to_walker = outbox.record(conn, "booking.cancelled", world.walker.id, "walker", unpaid)
+
+    notify_all()
+
+    when = world.when()
+    assert {(n["event_id"], n["title"], n["body"]) for n in inbox_of(world.walker.id)} == {
+        (to_walker, "Walk cancelled",
+         f"The walk of Biscuit for Ana Owner on {when} is cancelled: the owner's payment didn't go through."),
+        (failed, "Owner's payment didn't go through", f"Ana Owner's payment for walking Biscuit on {when} didn't go"
+         f" through. They have until {when} to fix it; we'll tell you if the walk is cancelled."),
+    }  # fmt: skip
+    assert [(n["event_id"], n["title"], n["body"]) for n in inbox_of(world.owner.id)] == [
+        (to_owner, "Walk cancelled", f"The walk of Biscuit with Sam Walker on {when} is cancelled: the payment"
+         " didn't go through in time. Nothing was charged."),
     ]  # fmt: skip
 
 

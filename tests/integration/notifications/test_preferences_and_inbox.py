@@ -21,8 +21,8 @@ from tests.integration.marketplace.conftest import Caller, names_field, new_call
 
 EVENT_TYPES = [
     "booking.requested", "booking.accepted", "booking.declined", "booking.expired", "booking.cancelled",
-    "walk.started", "walk.completed", "payment.captured", "payment.refunded", "payout.sent", "tip.received",
-    "review.received", "verification.decided",
+    "walk.started", "walk.completed", "payment.captured", "payment.refunded", "payment.failed", "payout.sent",
+    "tip.received", "review.received", "verification.decided", "payment.disputed",
 ]  # fmt: skip
 EMAILED = {
     "walk.completed",
@@ -31,6 +31,8 @@ EMAILED = {
     "payout.sent",
     "tip.received",
     "verification.decided",
+    "payment.disputed",
+    "payment.failed",
 }
 TEXTED = {"booking.accepted", "booking.cancelled", "walk.started"}
 DEFAULTS = {

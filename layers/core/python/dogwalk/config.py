@@ -49,12 +49,28 @@ class Settings:
     # the operator admin that every deploy makes sure of (created, or its password reset), when both are set
     admin_email: str = ""
     admin_password: str = field(default="", repr=False)
+    # Sign in with Apple and Google: each provider's issuers and published keys, and our client ids (the
+    # apps' bundle id, Services ID or OAuth client ids; comma-separated): an ID token's `aud` must be one
+    # of them. No client id: that provider's tokens are refused.
+    oidc_apple_issuers: str = "https://appleid.apple.com"
+    oidc_apple_jwks_url: str = "https://appleid.apple.com/auth/keys"
+    oidc_apple_client_ids: str = ""
+    oidc_google_issuers: str = "https://accounts.google.com,accounts.google.com"
+    oidc_google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    oidc_google_client_ids: str = ""
+    # the local platform's stand-in providers: `<this>/<provider>` signs, `<this>/<provider>/jwks` holds
+    # the keys; the local gateway names itself here. Trusted only while the stage is local.
+    oidc_local_issuer: str = ""
+    # each page of GET /v1/auth/me/export stays under this many bytes (Lambda answers at most 6 MB)
+    export_page_bytes: int = 2_000_000
     # "powertools" adds Tracer subsegments (about 250 ms of cold start); X-Ray itself is on in the cloud
     tracing: str = "off"
 
     def __post_init__(self) -> None:
         if self.dependency_timeout_s <= 0 or self.access_token_ttl_s <= 0 or self.max_body_bytes <= 0:
             raise ValueError("timeouts, token lifetime and body limit must be positive")
+        if not 0 < self.export_page_bytes <= 5_000_000:  # headroom under Lambda's 6 MB for headers
+            raise ValueError("the export's page must be between 1 byte and 5 MB")
 
 
 # each setting's variable is DOGWALK_<NAME>, but for the two that every tool knows by these names

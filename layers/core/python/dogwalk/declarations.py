@@ -127,6 +127,9 @@ WEBSOCKET_PUSH = "websocket_push"
 EVENTS = "events"
 # sending notifications: SES email, SNS SMS and mobile push (platform endpoints), and the devices' endpoints
 NOTIFY = "notify"
+# verifying Apple's and Google's ID tokens: their client ids in the environment, their JWKS over the
+# internet (the egress subnets, behind NAT)
+IDENTITY_PROVIDERS = "identity_providers"
 
 
 Declared = TypeVar("Declared", bound=Function)

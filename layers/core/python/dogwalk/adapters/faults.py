@@ -14,7 +14,7 @@ from contextlib import contextmanager
 _armed: dict[str, BaseException] = {}
 
 # the places the code offers (a test arming any other name is a mistake, refused)
-POINTS = frozenset({"bookings.captured", "tips.charged"})
+POINTS = frozenset({"bookings.captured", "tips.charged", "payments.refunded", "payouts.transferred"})
 
 
 class InjectedFault(RuntimeError):

@@ -1,5 +1,9 @@
 """Accounts: registering, logging in (password, then TOTP when on), refreshing, logging out,
 changing the password, suspending, and the operator admin. Every change is one transaction.
+
+Registering asks for the verification email and changing the password tells the user by email:
+both as account events in the outbox, in the transaction of the change (see
+`dogwalk.notifications.account_events`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dogwalk.auth import passwords, sessions, suspensions, totp
 from dogwalk.auth.tokens import issue_access_token
 from dogwalk.auth.users import User, get_user
 from dogwalk.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed, require_id
+from dogwalk.events import outbox
 
 SELF_SERVICE_ROLES = frozenset({"owner", "walker"})
 
@@ -37,7 +42,7 @@ def _tokens(user: User, refresh_token: str) -> Tokens:
     return Tokens(user, access_token, refresh_token, expires_in)
 
 
-def _password_problems(password: str, email: str, field: str = "password") -> None:
+def password_problems(password: str, email: str, field: str = "password") -> None:
     """`ValidationFailed` naming the request's `field` when the password breaks the policy."""
     problems = passwords.policy_problems(password, email)
     if problems:
@@ -49,7 +54,7 @@ def register(email: str, password: str, role: str, name: str, phone: str | None,
     if role not in SELF_SERVICE_ROLES:
         raise Forbidden("Admins cannot register.")
     ratelimit.hit(REGISTER_PER_IP, source_ip)
-    _password_problems(password, email)
+    password_problems(password, email)
     user_id = str(uuid.uuid4())
     password_hash = passwords.hash_password(password)
     try:
@@ -59,6 +64,7 @@ def register(email: str, password: str, role: str, name: str, phone: str | None,
                 (user_id, email, role, name, phone, password_hash),
             )
             refresh_token = sessions.start_family(conn, user_id)
+            outbox.record(conn, "account.verification_requested", user_id, role, {})
     except psycopg.errors.UniqueViolation:
         raise Conflict("An account with this email exists; log in instead.", code="email_taken") from None
     return _tokens(get_user(user_id), refresh_token)
@@ -151,13 +157,17 @@ def change_password(user_id: str, current: str, new: str) -> None:
     if not passwords.verify_password(row["password_hash"], current)[0]:
         raise Unauthorized("The current password is wrong.", code="invalid_credentials")
     _uncount(counted)
-    _password_problems(new, row["email"], field="new_password")
+    password_problems(new, row["email"], field="new_password")
     new_hash = passwords.hash_password(new)
     with db.transaction() as conn:
-        conn.execute(
-            "UPDATE users SET password_hash = %s, password_changed_at = now() WHERE id = %s", (new_hash, user_id)
-        )
+        changed = conn.execute(
+            "UPDATE users SET password_hash = %s, password_changed_at = now() WHERE id = %s RETURNING role",
+            (new_hash, user_id),
+        ).fetchone()
         sessions.revoke_all(conn, user_id, "password_changed")
+        outbox.record(
+            conn, "account.password_changed", user_id, changed["role"] if changed else None, {"how": "change"}
+        )
 
 
 def suspend(user_id: str) -> None:
@@ -187,7 +197,7 @@ def ensure_operator_admin(email: str, password: str) -> None:
         raise RuntimeError("DOGWALK_ADMIN_EMAIL belongs to an account that is not an admin")
     if row is not None and row["suspended_at"] is None and passwords.verify_password(row["password_hash"], password)[0]:
         return
-    _password_problems(password, account)
+    password_problems(password, account)
     password_hash = passwords.hash_password(password)
     with db.transaction() as conn:
         if row is None:

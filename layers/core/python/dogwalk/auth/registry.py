@@ -1,5 +1,6 @@
 """The auth service's functions: accounts, tokens, TOTP, suspension, the token authorizer and the
-signing keys' rotation."""
+signing keys' rotation; email verification, password reset, deletion, export and Sign in with
+Apple and Google."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dogwalk.declarations import (
     ANY_USER,
     CACHE,
     DATABASE,
+    EVENTS,
+    IDENTITY_PROVIDERS,
     SIGNING_KEYS_READ,
     SIGNING_KEYS_WRITE,
     Endpoint,
@@ -21,6 +24,9 @@ SERVICE = Service("auth", tag="Auth", uses=frozenset({DATABASE, CACHE}))
 _HASHING_MB = 1024
 # the endpoints that answer a token pair sign it
 _SIGNING = frozenset({DATABASE, CACHE, SIGNING_KEYS_READ})
+# the endpoints whose change mails the user (an account event, published right after the commit)
+_MAILING = frozenset({DATABASE, CACHE, EVENTS})
+SELF_SERVICE = frozenset({"owner", "walker"})
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     SERVICE.endpoint(
@@ -35,9 +41,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         method="POST",
         path="/v1/auth/register",
         status_code=201,
-        summary="Create an owner or walker account; answers a token pair",
+        summary="Create an owner or walker account; answers a token pair (and mails a verification)",
         memory_mb=_HASHING_MB,
-        uses=_SIGNING,
+        uses=_SIGNING | {EVENTS},
     ),
     SERVICE.endpoint(
         "login",
@@ -71,6 +77,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=ANY_USER,
         summary="Change the password; every refresh family of the user is revoked",
         memory_mb=_HASHING_MB,
+        uses=_MAILING,
     ),
     SERVICE.endpoint(
         "setup_totp",
@@ -94,6 +101,66 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status_code=204,
         roles=ANY_USER,
         summary="Turn TOTP off with a valid code",
+    ),
+    SERVICE.endpoint(
+        "request_email_verification",
+        method="POST",
+        path="/v1/auth/email/verification",
+        status_code=202,
+        roles=ANY_USER,
+        summary="Mail a verification link to your email (rate limited)",
+        uses=_MAILING,
+    ),
+    SERVICE.endpoint(
+        "verify_email",
+        method="POST",
+        path="/v1/auth/email/verify",
+        status_code=204,
+        summary="Verify the email with the token of a verification link",
+    ),
+    SERVICE.endpoint(
+        "forgot_password",
+        method="POST",
+        path="/v1/auth/password/forgot",
+        status_code=202,
+        summary="Mail a password reset link; the same answer whether or not the email has an account",
+        uses=_MAILING,
+    ),
+    SERVICE.endpoint(
+        "reset_password",
+        method="POST",
+        path="/v1/auth/password/reset",
+        status_code=204,
+        summary="Set a new password with a reset token; every refresh family of the user is revoked",
+        memory_mb=_HASHING_MB,
+        uses=_MAILING,
+    ),
+    SERVICE.endpoint(
+        "export_me",
+        path="/v1/auth/me/export",
+        roles=ANY_USER,
+        summary="Everything the platform holds about you, as JSON, a page (at most a few MB) at a time",
+        memory_mb=512,
+        # a page reads up to a few MB in one snapshot; API Gateway waits at most 29 s
+        timeout_s=20,
+    ),
+    SERVICE.endpoint(
+        "delete_me",
+        method="DELETE",
+        path="/v1/auth/me",
+        status_code=202,
+        roles=SELF_SERVICE,
+        summary="Delete your account: personal data erased, bookings and the ledger kept anonymised",
+        memory_mb=_HASHING_MB,
+        # an account without a password confirms with a fresh ID token
+        uses=_MAILING | {IDENTITY_PROVIDERS},
+    ),
+    SERVICE.endpoint(
+        "sign_in_with_oidc",
+        method="POST",
+        path="/v1/auth/oidc/{provider}",
+        summary="Sign in with Apple or Google: their ID token for a token pair (201 for a new account)",
+        uses=_SIGNING | {EVENTS, IDENTITY_PROVIDERS},
     ),
     SERVICE.endpoint(
         "suspend_user",

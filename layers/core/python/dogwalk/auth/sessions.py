@@ -68,7 +68,7 @@ def rotate(conn: Connection, token: str) -> Rotated | Unauthorized:
           FROM refresh_families f JOIN users u ON u.id = f.user_id
          WHERE t.token_hash = %s AND t.family_id = f.id
            AND t.spent_at IS NULL AND t.expires_at > now()
-           AND f.revoked_at IS NULL AND u.suspended_at IS NULL
+           AND f.revoked_at IS NULL AND u.suspended_at IS NULL AND u.deleted_at IS NULL
         RETURNING f.id::text AS family_id, u.id::text AS user_id, u.role
         """,
         (_hash(token),),
@@ -95,7 +95,8 @@ def revoke_family(conn: Connection, family_id: str, why: str) -> None:
 
 
 def revoke_all(conn: Connection, user_id: str, why: str) -> int:
-    """Revoke every live family of the user (password change, suspension); how many there were."""
+    """Revoke every live family of the user (password change or reset, suspension, deletion); how
+    many there were."""
     return conn.execute(
         "UPDATE refresh_families SET revoked_at = now(), revoked_why = %s WHERE user_id = %s AND revoked_at IS NULL",
         (why, user_id),

@@ -3,7 +3,7 @@
 Suspending writes `suspended_at` (the truth) and a Redis marker that lives as long as an access
 token can: tokens issued before the suspension are refused from the next request, and no new
 ones can be issued (login and refresh read the database). When Redis cannot answer, the
-database does.
+database does. A deleted account is locked out the same way, by the same marker.
 """
 
 from __future__ import annotations
@@ -36,5 +36,9 @@ def is_suspended(user_id: str) -> bool:
     except redis.RedisError:
         metrics.add_metric(name="SuspensionCheckFromDatabase", unit="Count", value=1)
         with db.transaction() as conn:
-            row = conn.execute("SELECT suspended_at FROM users WHERE id::text = %s", (user_id,)).fetchone()
-        return row is not None and row["suspended_at"] is not None
+            row = conn.execute(
+                "SELECT suspended_at IS NOT NULL OR deleted_at IS NOT NULL AS locked_out"
+                " FROM users WHERE id::text = %s",
+                (user_id,),
+            ).fetchone()
+        return row is not None and bool(row["locked_out"])

@@ -16,7 +16,8 @@ from psycopg.types.json import Jsonb
 
 from dogwalk.adapters import db, faults
 from dogwalk.adapters.pagination import Page, decode_cursor, identifier, instant, page
-from dogwalk.errors import Conflict, InvalidState, NotFound, Unavailable, ValidationFailed, require_id
+from dogwalk.bookings import holds
+from dogwalk.errors import Conflict, InvalidState, NotFound, PaymentDeclined, Unavailable, ValidationFailed, require_id
 from dogwalk.events import outbox
 from dogwalk.marketplace import dogs, pricing, walkers
 from dogwalk.payments import gateway, ledger
@@ -55,6 +56,12 @@ def transition(
             conn.execute("UPDATE bookings SET status = %s, updated_at = now() WHERE id = %s", (to, booking_id))
     except psycopg.errors.ExclusionViolation:
         raise Conflict("The walker already has an accepted walk at that time.", code="booking_conflict") from None
+    if to in FINAL_WITHOUT_CHARGE:  # a hold never placed (or that failed) has nothing to release: it is over
+        conn.execute(
+            "UPDATE bookings SET payment_status = 'voided', payment_deadline = NULL"
+            " WHERE id = %s AND payment_status IN ('scheduled', 'failed')",
+            (booking_id,),
+        )
     conn.execute(
         "INSERT INTO booking_transitions (booking_id, from_status, to_status, actor_id, reason)"
         " VALUES (%s, %s, %s, %s, %s)",
@@ -129,28 +136,38 @@ def quote_walk(walk: WalkRequest, *, now: datetime | None = None) -> tuple[prici
     return quoted, fitting.timezone
 
 
-def request_walks(walk: WalkRequest, payment_method_id: str, notes: str | None, weekly_count: int = 1) -> list[str]:
-    """Request one walk, or a weekly series of them, all or none: each is quoted and its price held
-    on the card; then every booking is written in one transaction. A refused card holds nothing
-    and writes nothing (402); a failure after the holds releases them."""
+def request_walks(walk: WalkRequest, payment_method_id: str, notes: str | None, weekly_count: int = 1, *,
+                  now: datetime | None = None) -> list[str]:  # fmt: skip
+    """Request one walk, or a weekly series of them, all or none: each is quoted; a walk starting
+    within 5 days has its price held on the card now, one further ahead is written with its
+    payment `scheduled` (`scheduled_holds` holds it 5 days before), once the card is checked as
+    usable until then; then every booking is written in one transaction. A refused card holds
+    nothing and writes nothing (402); a failure after the holds releases them."""
+    moment = now or datetime.now(UTC)
     gateway_method = gateway.gateway_method(walk.owner_id, payment_method_id)
     if gateway_method is None:
         raise _invalid(["body", "payment_method_id"], "Use one of your saved payment methods.")
     walks = [replace(walk, start=walk.start + timedelta(weeks=week)) for week in range(weekly_count)]
-    quotes = [quote_walk(each)[0] for each in walks]
+    quotes = [quote_walk(each, now=moment)[0] for each in walks]
+    later = [each.start for each in walks if not holds.due(each.start, moment)]
+    if later:
+        gateway.check_saved_card(walk.owner_id, gateway_method, valid_through=max(later))
     series_id = str(uuid.uuid4()) if weekly_count > 1 else None
     booking_ids = [str(uuid.uuid4()) for _ in walks]
-    holds: list[tuple[str, str]] = []
+    intents: list[str | None] = []
     try:
-        for booking_id, quoted in zip(booking_ids, quotes, strict=True):
-            intent = gateway.authorize(walk.owner_id, gateway_method, quoted.total_cents, quoted.currency, booking_id)
-            holds.append((intent, booking_id))
+        for booking_id, each, quoted in zip(booking_ids, walks, quotes, strict=True):
+            intents.append(
+                gateway.authorize(walk.owner_id, gateway_method, quoted.total_cents, quoted.currency, booking_id)
+                if holds.due(each.start, moment)
+                else None
+            )
         with db.transaction() as conn:
-            for booking_id, each, quoted, (intent, _) in zip(booking_ids, walks, quotes, holds, strict=True):
+            for booking_id, each, quoted, intent in zip(booking_ids, walks, quotes, intents, strict=True):
                 _write(conn, booking_id, each, quoted, intent, payment_method_id, notes, series_id)
     except BaseException:
-        for intent, booking_id in holds:
-            gateway.void(intent, booking_id)
+        for intent in intents:
+            gateway.void(intent)
         raise
     return booking_ids
 
@@ -160,22 +177,24 @@ def _write(
     booking_id: str,
     walk: WalkRequest,
     quoted: pricing.Quote,
-    intent: str,
+    intent: str | None,
     payment_method_id: str,
     notes: str | None,
     series_id: str | None,
 ) -> None:
+    """One requested booking: held (`intent`, attempt 1) or its hold scheduled (None)."""
     conn.execute(
         """
         INSERT INTO bookings (id, owner_id, walker_id, start_ts, end_ts, status, pickup_lat, pickup_lon,
                               pickup_address, notes, series_id, price, currency, payment_method_id,
-                              payment_intent_id, payment_status, authorized_cents)
-        VALUES (%s, %s, %s, %s, %s, 'requested', %s, %s, %s, %s, %s, %s, %s, %s, %s, 'authorized', %s)
+                              payment_intent_id, payment_status, authorized_cents, hold_attempts)
+        VALUES (%s, %s, %s, %s, %s, 'requested', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """,
         (
             booking_id, walk.owner_id, walk.walker_id, walk.start, walk.start + timedelta(minutes=walk.duration_min),
             walk.pickup_lat, walk.pickup_lon, walk.pickup_address, notes, series_id, Jsonb(asdict(quoted)),
-            quoted.currency, payment_method_id, intent, quoted.total_cents,
+            quoted.currency, payment_method_id, intent, "authorized" if intent else "scheduled",
+            quoted.total_cents if intent else 0, 1 if intent else 0,
         ),
     )  # fmt: skip
     with conn.cursor() as cursor:
@@ -268,7 +287,8 @@ def act_as_walker(booking_id: str, walker_id: str, to: str, reason: str | None =
 
 
 def release_hold(booking_id: str) -> bool:
-    """Void the payment hold of a booking that ended without a charge; True if one was released.
+    """Void the payment hold of a booking that ended without a charge; True if one was released
+    (a booking whose hold was never placed, or failed, had nothing held: `transition` closed it).
 
     Called right after the transition (best effort) and by the expiry sweep (the guarantee):
     a hold is never left on a card because the gateway was down for a moment."""
@@ -281,7 +301,7 @@ def release_hold(booking_id: str) -> bool:
     if row is None or not row["payment_intent_id"]:
         return False
     try:
-        gateway.void(row["payment_intent_id"], booking_id)
+        gateway.void(row["payment_intent_id"])
     except Unavailable:
         return False  # the sweep releases it later
     with db.transaction() as conn:
@@ -354,19 +374,39 @@ def start_walk(booking_id: str, walker_id: str, *, now: datetime | None = None) 
     return {"id": walk_id, "mqtt_topic": f"dogwalk/walks/{walk_id}/location"}
 
 
-def complete_walk(booking_id: str, walker_id: str) -> dict[str, Any]:
+def complete_walk(booking_id: str, walker_id: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The walk ends: the held price is captured, the ledger posts the walker's share and the
     platform's fee, and the walk's summary is frozen. The booking stays locked while the gateway
     captures. Safe to retry after any failure: the capture is found rather than repeated, the
     ledger posts once per booking; and the gateway's `payment_intent.succeeded` finishes a
-    completion whose commit was lost (see `webhooks`)."""
+    completion whose commit was lost (see `webhooks`).
+
+    A walk whose price is not held (its hold never placed, failed, or cancelled at the gateway) is
+    not completed for nothing: its price is charged at once on the saved card (place-and-capture;
+    the walk was walked). If that card declines: 402, the walk stays in progress, the payment
+    `failed` and both parties told; the owner gives another card (`POST .../payment-method`,
+    which holds it) and the walker completes again."""
+    moment = now or datetime.now(UTC)
+    require_id(booking_id, "booking")
     with db.transaction() as conn:
-        booking = _own_booking(conn, booking_id, walker_id)
+        booking = holds.locked(conn, booking_id)
+        if booking is None or booking["walker_id"] != walker_id:
+            raise NotFound("No such booking.")
         if booking["status"] != "in_progress":
             raise InvalidState(f"A {booking['status']} booking cannot become completed.")
-        captured = gateway.capture(booking["payment_intent_id"], booking["authorized_cents"], booking_id)
-        faults.point("bookings.captured")
-        settle_completion(conn, booking_id, captured, actor_id=walker_id)
+        captured: int | None = None
+        if booking["payment_status"] == "authorized":
+            try:
+                captured = gateway.capture(booking["payment_intent_id"], booking["authorized_cents"], booking_id)
+            except gateway.HoldCanceled:
+                captured = None
+        if captured is None:
+            captured = holds.charge_unheld(conn, booking, holds.price_of(booking), now=moment)
+        if captured is not None:
+            faults.point("bookings.captured")
+            settle_completion(conn, booking_id, captured, actor_id=walker_id)
+    if captured is None:
+        raise PaymentDeclined("The owner's card was declined; they are asked to give another.")
     return get(booking_id, walker_id, "walker")
 
 
@@ -396,8 +436,8 @@ def settle_completion(conn: db.Connection, booking_id: str, captured: int, *, ac
 
 def _share_of_fee(conn: db.Connection, booking_id: str, charged: int) -> int:
     """The platform's part of `charged`: the service fee in the proportion of the price charged."""
-    row = conn.execute("SELECT price, authorized_cents FROM bookings WHERE id = %s", (booking_id,)).fetchone()
-    total, fee = (row["authorized_cents"], row["price"]["service_fee_cents"]) if row else (0, 0)
+    row = conn.execute("SELECT price FROM bookings WHERE id = %s", (booking_id,)).fetchone()
+    total, fee = (row["price"]["total_cents"], row["price"]["service_fee_cents"]) if row else (0, 0)
     return fee if charged >= total else round(charged * fee / total) if total else 0
 
 
@@ -420,31 +460,41 @@ def cancellation_charge(total_cents: int, *, status: str, by_owner: bool, start:
 
 def cancel(booking_id: str, caller_id: str, reason: str | None, *, now: datetime | None = None) -> dict[str, Any]:
     """Cancel a requested or accepted booking by its owner or walker: the hold is released, or
-    the policy's share of it captured (the rest released) and posted to the ledger.
+    the policy's share of the price captured (the rest released) and posted to the ledger;
+    `refund_cents` is the part of the price the owner does not pay.
+
+    Where nothing is held: a payment that `failed` costs nothing to cancel (unfixed, its deadline
+    would cancel it at no cost anyway); a hold still `scheduled` (the job could not place it)
+    that the policy charges is charged at once on the saved card, and a decline is 402 with the
+    booking unchanged but its payment `failed`.
 
     The booking stays locked while the gateway is called, so that a walk cannot start (nor a
     second cancellation run) between the charge and its record."""
     moment = now or datetime.now(UTC)
     require_id(booking_id, "booking")
     with db.transaction() as conn:
-        booking = conn.execute(
-            "SELECT id::text, owner_id::text, status, start_ts, payment_intent_id, authorized_cents"
-            " FROM bookings WHERE id = %s AND %s IN (owner_id, walker_id) FOR UPDATE",
-            (booking_id, caller_id),
-        ).fetchone()
-        if booking is None:
+        booking = holds.locked(conn, booking_id)
+        if booking is None or caller_id not in (booking["owner_id"], booking["walker_id"]):
             raise NotFound("No such booking.")
         if "cancelled" not in ALLOWED.get(booking["status"], frozenset()):
             raise InvalidState(f"A {booking['status']} booking cannot be cancelled.")
-        total = booking["authorized_cents"]
+        total = holds.price_of(booking)
         by_owner = caller_id == booking["owner_id"]
-        charge = cancellation_charge(total, status=booking["status"], by_owner=by_owner, start=booking["start_ts"],
-                                     now=moment)  # fmt: skip
-        if charge:
+        charge: int | None = cancellation_charge(total, status=booking["status"], by_owner=by_owner,
+                                                 start=booking["start_ts"], now=moment)  # fmt: skip
+        held = booking["payment_status"] == "authorized"
+        if booking["payment_status"] == "failed":
+            charge = 0
+        if charge and held:
             charge = gateway.capture(booking["payment_intent_id"], charge, booking_id)
-        else:
-            gateway.void(booking["payment_intent_id"], booking_id)
-        settle_cancellation(conn, booking_id, charge, actor_id=caller_id, reason=reason)
+        elif charge:
+            charge = holds.charge_unheld(conn, booking, charge, now=moment)
+        elif held:
+            gateway.void(booking["payment_intent_id"])
+        if charge is not None:
+            settle_cancellation(conn, booking_id, charge, actor_id=caller_id, reason=reason)
+    if charge is None:
+        raise PaymentDeclined("The card was declined for the cancellation's charge; give another card first.")
     return {**get(booking_id, caller_id, "owner"), "refund_cents": total - charge}
 
 

@@ -1,5 +1,6 @@
 """The bookings service's functions: a walk from its quote and request to its answer, start,
-completion, cancellation and review, and the expiry of what nobody answered."""
+completion, cancellation and review, the expiry of what nobody answered, and the holds placed 5
+days before each walk (and the owner's fix when one fails)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=_CHARGING | {WEBSOCKET_PUSH},
     ),
     SERVICE.endpoint(
+        "change_booking_payment_method",
+        method="POST",
+        path="/v1/bookings/{booking_id}/payment-method",
+        roles=OWNER,
+        summary="Give another saved card for a booking whose payment failed (or is still to be held); held at once",
+        idempotent=True,
+        timeout_s=30,
+        uses=_CHARGING,
+    ),
+    SERVICE.endpoint(
         "review_booking",
         method="POST",
         path="/v1/bookings/{booking_id}/review",
@@ -112,4 +123,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 SCHEDULES: tuple[Schedule, ...] = (
     # requests not accepted by their start expire; holds of walks that ended uncharged are released
     SERVICE.schedule("expire_bookings", every_s=300, timeout_s=120, uses=frozenset({DATABASE, PAYMENTS})),
+    # each walk's hold once it is 5 days away (at the latest 4 days before: a day of runs to ride out
+    # a gateway outage); failed payments not fixed by their deadline cancel their booking
+    SERVICE.schedule("place_due_holds", every_s=900, timeout_s=300, uses=frozenset({DATABASE, PAYMENTS})),
 )

@@ -1,6 +1,9 @@
 """The HTTP adapter every endpoint shares: a Powertools REST resolver per function with the
 route its service declares for it, RFC 9457 problem details for every error, role checks, the
-body-size limit and `X-Request-Id` on every response.
+body-size limit, and on every response `X-Request-Id` and the security headers: HSTS and
+`nosniff` always, and `Cache-Control: no-store` unless the handler chose a caching policy itself
+(tokens and personal data must never sit in a shared or browser cache; the few public, cacheable
+answers, like the JWKS, say so).
 
 A handler module reads:
 
@@ -37,6 +40,12 @@ from dogwalk.config import settings
 from dogwalk.errors import DomainError, Forbidden, RateLimited, Unauthorized
 
 PROBLEM_JSON = "application/problem+json"
+# on every answer, the functions' and API Gateway's own (infra/api.py) alike
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+}
+NO_STORE = {"Cache-Control": "no-store"}
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
@@ -348,7 +357,13 @@ class Route:
             response = self._once(event, context)
         else:
             response = self.app.resolve(event, context)
-        response.setdefault("multiValueHeaders", {})["X-Request-Id"] = [request_id]
+        headers = response.setdefault("multiValueHeaders", {})
+        headers["X-Request-Id"] = [request_id]
+        for name, value in SECURITY_HEADERS.items():
+            headers[name] = [value]
+        chosen = {name.lower() for name in (*headers, *(response.get("headers") or {}))}
+        if "cache-control" not in chosen:
+            headers.update((name, [value]) for name, value in NO_STORE.items())
         if declarations.EVENTS in self.declaration.uses:  # the domain events this request committed, out now
             from dogwalk.events import relay
 
@@ -360,10 +375,6 @@ def declared_for(module: str) -> declarations.Endpoint:
     """The endpoint declared for the handler module `<service>.<name>`, read from its service's
     declarations alone: a cold start loads no other service's."""
     service, _, name = module.rpartition(".")
-    if not service:  # TODO(issue 12): every handler says Route(__name__); then drop this
-        from dogwalk import registry
-
-        return registry.endpoint(name)
     declared = importlib.import_module(f"dogwalk.{service}.registry").ENDPOINTS
     for candidate in declared:
         if candidate.name == name:

@@ -144,6 +144,20 @@ class PaymentMethod(BaseModel):
     created_at: datetime
 
 
+class BookingPayment(BaseModel):
+    """Where a booking's money stands (`GET /v1/bookings/{id}/payment`, and what a refund by
+    support answers); always authorized = captured + released, refunded = released + refunded."""
+
+    status: Literal[
+        "scheduled", "authorized", "failed", "captured", "voided", "refunded", "partially_refunded", "disputed"
+    ]
+    authorized_cents: int
+    captured_cents: int
+    refunded_cents: int
+    tip_cents: int
+    currency: str
+
+
 class Pickup(Write):
     lat: Latitude
     lon: Longitude
@@ -174,6 +188,18 @@ class WalkIn(Write):
         )
 
 
+# where a booking's money stands (API.md, "Payments"; `scheduled` and `failed`: "When the hold is placed")
+PaymentStatus = Literal[
+    "scheduled", "authorized", "failed", "captured", "voided", "refunded", "partially_refunded", "disputed"
+]
+
+
+class PaymentState(BaseModel):
+    """A booking's `payment` in its view."""
+
+    status: PaymentStatus | None  # None: a booking written without a payment (tests and benchmarks only)
+
+
 class BookingOut(BaseModel):
     id: str
     status: str
@@ -184,7 +210,7 @@ class BookingOut(BaseModel):
     end: datetime
     pickup: dict[str, Any]
     price: QuoteOut
-    payment: dict[str, str | None]
+    payment: PaymentState
     series_id: str | None = None
     notes: str | None = None
     refund_cents: int | None = None
@@ -201,7 +227,7 @@ def booking_out(row: dict[str, Any]) -> BookingOut:
         end=row["end"],
         pickup={"lat": row["pickup_lat"], "lon": row["pickup_lon"], "address": row["pickup_address"]},
         price=QuoteOut.model_validate(row["price"]),
-        payment={"status": row["payment_status"]},
+        payment=PaymentState(status=row["payment_status"]),
         series_id=row["series_id"],
         notes=row["notes"],
         refund_cents=row.get("refund_cents"),

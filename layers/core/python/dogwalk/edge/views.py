@@ -18,6 +18,7 @@ class UserView(TypedDict):
     phone: str | None
     mfa_enabled: bool
     created_at: str  # RFC 3339
+    email_verified: bool
 
 
 def user_view(user: User) -> UserView:
@@ -29,4 +30,5 @@ def user_view(user: User) -> UserView:
         phone=user.phone,
         mfa_enabled=user.mfa_enabled,
         created_at=user.created_at.isoformat(),
+        email_verified=user.email_verified,
     )

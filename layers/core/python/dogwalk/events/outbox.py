@@ -14,15 +14,22 @@ from dogwalk.adapters.db import Connection
 
 EVENT_TYPES = (
     "booking.requested", "booking.accepted", "booking.declined", "booking.expired", "booking.cancelled",
-    "walk.started", "walk.completed", "payment.captured", "payment.refunded", "payout.sent", "tip.received",
-    "review.received", "verification.decided",
+    "walk.started", "walk.completed", "payment.captured", "payment.refunded", "payment.failed", "payout.sent",
+    "tip.received", "review.received", "verification.decided", "payment.disputed",
+)  # fmt: skip
+# The account's own emails (verification, reset, password changed, deleted): email only, always sent,
+# never a preference; a reset request names no recipient (its address's digest is found at delivery).
+ACCOUNT_EVENT_TYPES = (
+    "account.verification_requested", "account.reset_requested", "account.password_changed", "account.deleted",
 )  # fmt: skip
 
 _recorded = threading.local()
 
 
-def record(conn: Connection, event_type: str, recipient_id: str, recipient_role: str, payload: dict[str, Any]) -> str:
-    if event_type not in EVENT_TYPES:
+def record(
+    conn: Connection, event_type: str, recipient_id: str | None, recipient_role: str | None, payload: dict[str, Any]
+) -> str:
+    if event_type not in EVENT_TYPES and event_type not in ACCOUNT_EVENT_TYPES:
         raise ValueError(f"unknown domain event {event_type!r}")
     event_id = str(uuid.uuid4())
     conn.execute(

@@ -14,6 +14,9 @@ stored `delayed` with its due time and the event, and the minute's sweep sends i
 - `inbox` and `preferences`: the in-app inbox and each user's channels and quiet hours.
 - `registry`: the service's declarations.
 - `push_devices`: push devices and their SNS platform endpoints; a token belongs to its latest user.
+- `account_events`: the account's own emails (verification, reset, password changed, deleted), by
+  email only and whatever the preferences, their single-use tokens made at delivery.
+- `local_mailbox`: locally, every email the email channel sent, for `GET /_local/emails`.
 
 Push goes through SNS mobile push (platform applications for FCM and APNs, one platform endpoint
 per device) rather than calls to FCM and APNs from our functions:

@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from dogwalk.adapters import db
 from dogwalk.adapters.observability import logger
 from dogwalk.config import settings
-from dogwalk.notifications import push_devices
+from dogwalk.notifications import local_mailbox, push_devices
 from dogwalk.notifications.texts import Text
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -80,7 +80,7 @@ class Inbox:
 
 
 class Email:
-    """Amazon SES (v2 SendEmail): a plain-text and an HTML body."""
+    """Amazon SES (v2 SendEmail): a plain-text and an HTML body; locally also kept in the local mailbox."""
 
     name = "email"
 
@@ -102,6 +102,8 @@ class Email:
                 }
             },
         )
+        # locally, what went out is also kept for GET /_local/emails (a no-op with any other stage)
+        local_mailbox.keep(delivery.recipient.email, text.title, text.email_text, text.email_html)
         return Outcome("sent", f"SES message {answer['MessageId']}")
 
 

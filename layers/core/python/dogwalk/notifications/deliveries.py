@@ -10,6 +10,11 @@ for `send_delayed`, the minute's sweep. A provider's failure marks the delivery 
 the consumer reports that record alone as failed and SQS retries it, into the dead-letter queue
 after the queue's maxReceiveCount.
 
+The account's own emails (`outbox.ACCOUNT_EVENT_TYPES`: verification, reset, password changed,
+deleted) take the same ledger, on the email channel alone and whatever the preferences; whom they
+go to and their single-use tokens are `account_events`' business (and, on the push channel, the
+endpoints a deleted account's devices leave).
+
 What stays at least once: a consumer that dies between the provider's acceptance and the ledger's
 `sent` is retried after the lease, and sends again (SES and SNS take no idempotency key).
 """
@@ -26,8 +31,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, fiel
 from dogwalk.adapters import db
 from dogwalk.adapters.observability import logger
 from dogwalk.events import outbox
-from dogwalk.notifications import preferences, texts
+from dogwalk.notifications import account_events, preferences, texts
 from dogwalk.notifications.channels import CHANNELS, Delivery, Outcome, Recipient
+from dogwalk.notifications.texts import Text
 
 # longer than any consumer's run (the registry gives them 10 s): a claim this old was abandoned
 CLAIM_LEASE = timedelta(minutes=2)
@@ -50,22 +56,22 @@ class Event(BaseModel):
 
     id: str
     type: str
-    recipient_id: str
+    recipient_id: str | None = None  # None: an account event that names its recipient otherwise
     recipient_role: str | None = None
     payload: dict[str, Any]
     occurred_at: AwareDatetime
 
     @field_validator("id", "recipient_id")
     @classmethod
-    def _uuid(cls, value: str) -> str:
+    def _uuid(cls, value: str | None) -> str | None:
         import uuid
 
-        return str(uuid.UUID(value))
+        return None if value is None else str(uuid.UUID(value))
 
     @field_validator("type")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in outbox.EVENT_TYPES:
+        if value not in outbox.EVENT_TYPES and value not in outbox.ACCOUNT_EVENT_TYPES:
             raise ValueError(f"unknown domain event {value!r}")
         return value
 
@@ -82,7 +88,9 @@ def parse(body: str) -> Event:
 def deliver(event: Event, channel: str, *, now: datetime | None = None) -> Status:
     """Deliver `event` to its recipient on `channel` once; what became of it."""
     moment = now or datetime.now(UTC)
-    recipient = _recipient(event.recipient_id)
+    if event.type in outbox.ACCOUNT_EVENT_TYPES:
+        return _deliver_account_event(event, channel)
+    recipient = _recipient(event.recipient_id) if event.recipient_id else None
     if recipient is None:  # the user is gone (and with them their deliveries)
         logger.info("notification dropped: no such recipient", extra={"event_id": event.id})
         return "skipped"
@@ -116,7 +124,7 @@ def send_delayed(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> in
     sent = 0
     for row in due:
         event = Event.model_validate(row["event"])
-        recipient = _recipient(event.recipient_id)
+        recipient = _recipient(event.recipient_id) if event.recipient_id else None
         if recipient is None:
             continue
         if not preferences.of(recipient.id).wants(event.type, row["channel"]):  # changed their mind meanwhile
@@ -130,8 +138,33 @@ def send_delayed(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> in
     return sent
 
 
-def _send(event: Event, recipient: Recipient, channel: str) -> Status:
-    text = texts.render(event.type, event.recipient_role, event.payload, event.id)
+def _deliver_account_event(event: Event, channel: str) -> Status:
+    """An account event: an email only, whatever the preferences, to whom `account_events` finds;
+    on the push channel, a deletion's endpoints are deleted; nothing in the inbox."""
+    if channel == "push":
+        account_events.forget_push_endpoints(event)
+    if channel != "email":
+        return "skipped"
+    recipient = account_events.recipient(event)
+    if recipient is None:  # no account has the address (a reset request), or it is gone
+        logger.info("account email not sent: no such account", extra={"event_type": event.type, "event_id": event.id})
+        return "skipped"
+    if not _claim(event, channel, recipient.id):
+        return "duplicate"
+    try:
+        text = account_events.render(event, recipient)
+    except Exception as exc:
+        _mark(event, recipient, channel, "failed", f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    if text is None:
+        return _finish(event, recipient, channel, Outcome("skipped", "the account is gone"))
+    status = _send(event, recipient, channel, text)
+    account_events.forget_address(event)
+    return status
+
+
+def _send(event: Event, recipient: Recipient, channel: str, text: Text | None = None) -> Status:
+    text = text or texts.render(event.type, event.recipient_role, event.payload, event.id)
     delivery = Delivery(event.id, event.type, event.occurred_at, recipient, text)
     try:
         outcome = CHANNELS[channel].send(delivery)
@@ -147,13 +180,15 @@ def _send(event: Event, recipient: Recipient, channel: str) -> Status:
 def _recipient(user_id: str) -> Recipient | None:
     with db.transaction() as conn:
         row = conn.execute(
-            "SELECT id::text, role, name, email::text, phone FROM users WHERE id = %s", (user_id,)
+            "SELECT id::text, role, name, email::text, phone FROM users WHERE id = %s AND deleted_at IS NULL",
+            (user_id,),
         ).fetchone()
     return Recipient(row["id"], row["role"], row["name"], row["email"], row["phone"]) if row else None
 
 
-def _claim(event: Event, channel: str) -> bool:
+def _claim(event: Event, channel: str, recipient_id: str | None = None) -> bool:
     """True: this delivery is ours to make. False: it was made (or is held back) already."""
+    recipient_id = recipient_id or event.recipient_id
     with db.transaction() as conn:
         claimed = conn.execute(
             """
@@ -164,18 +199,18 @@ def _claim(event: Event, channel: str) -> bool:
                 OR (notification_deliveries.status = 'sending' AND notification_deliveries.updated_at < %s)
             RETURNING status
             """,
-            (event.id, event.recipient_id, channel, datetime.now(UTC) - CLAIM_LEASE),
+            (event.id, recipient_id, channel, datetime.now(UTC) - CLAIM_LEASE),
         ).fetchone()
         if claimed is not None:
             return True
         current = conn.execute(
             "SELECT status FROM notification_deliveries WHERE event_id = %s AND recipient_id = %s AND channel = %s",
-            (event.id, event.recipient_id, channel),
+            (event.id, recipient_id, channel),
         ).fetchone()
     if current is not None and current["status"] == "sending":
         raise InFlight(f"{channel} delivery of event {event.id} is under way elsewhere")
     logger.info("duplicate notification ignored", extra={"channel": channel, "event_type": event.type,
-                "event_id": event.id, "recipient_id": event.recipient_id})  # fmt: skip
+                "event_id": event.id, "recipient_id": recipient_id})  # fmt: skip
     return False
 
 

@@ -21,7 +21,16 @@ from dogwalk.notifications.registry import SMS_EVENTS
 
 CHANNELS = ("push", "email", "sms")  # the choosable ones; the inbox always gets everything
 EMAILED_BY_DEFAULT = frozenset(
-    {"walk.completed", "payment.captured", "payment.refunded", "payout.sent", "tip.received", "verification.decided"}
+    {
+        "walk.completed",
+        "payment.captured",
+        "payment.refunded",
+        "payout.sent",
+        "tip.received",
+        "verification.decided",
+        "payment.disputed",
+        "payment.failed",
+    }
 )
 HELD_BY_QUIET_HOURS = frozenset({"push", "sms"})
 

@@ -19,7 +19,7 @@ from dogwalk.adapters import db
 from dogwalk.config import settings
 
 # event type (or type/variant) → title, text; the variants: who hears of a cancellation, what a
-# verification decided, what a refund was of
+# verification decided, what a refund or a dispute was of
 TEXTS: dict[str, tuple[str, str]] = {
     "booking.requested": ("New walk request", "$owner asked you to walk $dogs on $when."),
     "booking.accepted": ("Walk confirmed", "$walker accepted your walk for $dogs on $when."),
@@ -33,6 +33,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "booking.cancelled/owner": ("Walk cancelled", "$walker cancelled the walk for $dogs on $when.$reason"),
     "booking.cancelled/walker": ("Walk cancelled", "$owner cancelled the walk for $dogs on $when.$reason"),
+    # cancelled by the platform: the payment failed and was not fixed in time
+    "booking.cancelled/unpaid/owner": (
+        "Walk cancelled",
+        "The walk of $dogs with $walker on $when is cancelled: the payment didn't go through in time."
+        " Nothing was charged.",
+    ),
+    "booking.cancelled/unpaid/walker": (
+        "Walk cancelled",
+        "The walk of $dogs for $owner on $when is cancelled: the owner's payment didn't go through.",
+    ),
     "walk.started": ("Walk started", "$walker is walking $dogs now. Follow along live in the app."),
     "walk.completed": ("Walk completed", "$walker finished walking $dogs. See the report card: $link"),
     "payment.captured": ("Payment charged", "We charged $amount for the walk of $dogs on $when ($why)."),
@@ -44,6 +54,26 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Refund on its way",
         "We refunded $amount of your tip for the walk of $dogs on $when."
         " It can take 5-10 days to show on your statement.",
+    ),
+    "payment.disputed": (
+        "Payment disputed",
+        "$owner's card issuer disputed $amount of the walk of $dogs on $when.$reason"
+        " Answer it with evidence at the payment gateway before it is due.",
+    ),
+    "payment.disputed/tip": (
+        "Payment disputed",
+        "$owner's card issuer disputed $amount of the tip for the walk of $dogs on $when.$reason"
+        " Answer it with evidence at the payment gateway before it is due.",
+    ),
+    "payment.failed/owner": (
+        "Payment didn't go through",
+        "We couldn't hold $amount on your card for the walk of $dogs on $when. Choose another card in the app"
+        " by $deadline, or the walk is cancelled.",
+    ),
+    "payment.failed/walker": (
+        "Owner's payment didn't go through",
+        "$owner's payment for walking $dogs on $when didn't go through. They have until $deadline to fix it;"
+        " we'll tell you if the walk is cancelled.",
     ),
     "payout.sent": ("Payout sent", "Your earnings of $amount for $period are on their way to your bank account."),
     "tip.received": ("You got a tip", "$owner tipped you $amount for walking $dogs on $when."),
@@ -60,6 +90,37 @@ TEXTS: dict[str, tuple[str, str]] = {
 LINK_LABELS = {"walk.completed": "See the report card"}
 WHY_CHARGED = {"walk completed": "the walk is done", "late cancellation": "a late cancellation"}
 
+# The account's own emails (dogwalk.notifications.account_events): event type → title, text, link label.
+# They carry no user-written value; $when is the moment of the change, in UTC.
+ACCOUNT_TEXTS: dict[str, tuple[str, str, str]] = {
+    "account.verification_requested": (
+        "Confirm your email",
+        "Confirm that this is your email address for DogWalk. The link works once, for 24 hours."
+        " If you didn't sign up for DogWalk, ignore this email.",
+        "Confirm my email",
+    ),
+    "account.reset_requested": (
+        "Reset your password",
+        "Someone, hopefully you, asked to reset the password of your DogWalk account. The link works once,"
+        " for 30 minutes. If it wasn't you, ignore this email: your password stays as it is.",
+        "Choose a new password",
+    ),
+    "account.password_changed": (
+        "Your password was changed",
+        "The password of your DogWalk account was changed on $when, and every device was signed out."
+        " If that wasn't you, reset your password now and tell us at support.",
+        "Reset my password",
+    ),
+    "account.deleted": (
+        "Your account was deleted",
+        "Your DogWalk account was deleted on $when, and with it your name, contact details, your dogs' details"
+        " and your devices. Bookings, payments and ratings are kept without your name, for the records the law"
+        " asks us to keep. Thank you for walking with us.",
+        "DogWalk",
+    ),
+}
+ACCOUNT_FOOTER = "You get this email because of a change to your DogWalk account; it is not a marketing email."
+
 _EMAIL = Template("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>$title</title></head>
 <body style="margin:0;padding:24px;background:#f6f6f4;font-family:-apple-system,Segoe UI,Roboto,sans-serif;color:#222">
@@ -68,8 +129,7 @@ _EMAIL = Template("""<!doctype html>
 <p style="font-size:16px;line-height:1.5;margin:0 0 20px">$text</p>
 <p style="margin:0 0 20px"><a href="$link" style="background:#2f6f4f;color:#fff;padding:10px 16px;border-radius:6px;\
 text-decoration:none">$label</a></p>
-<p style="font-size:12px;color:#777;margin:0">You get this email because of your DogWalk notification settings;\
- change them in the app.</p>
+<p style="font-size:12px;color:#777;margin:0">$footer</p>
 </div></body></html>
 """)
 _EMAIL_FOOTER = "You get this email because of your DogWalk notification settings; change them in the app."
@@ -83,16 +143,18 @@ class Text:
     link_label: str = "Open in DogWalk"
     # for the inbox row and the push payload: string values only (FCM's data must be strings)
     data: dict[str, str] = field(default_factory=dict)
+    # why the email came (the account's own emails come whatever the settings)
+    footer: str = _EMAIL_FOOTER
 
     @property
     def email_text(self) -> str:
-        return f"{self.body}\n\n{self.link_label}: {self.link}\n\n--\n{_EMAIL_FOOTER}\n"
+        return f"{self.body}\n\n{self.link_label}: {self.link}\n\n--\n{self.footer}\n"
 
     @property
     def email_html(self) -> str:
         escape = html.escape
         return _EMAIL.substitute(title=escape(self.title), text=escape(self.body), link=escape(self.link),
-                                 label=escape(self.link_label))  # fmt: skip
+                                 label=escape(self.link_label), footer=escape(self.footer))  # fmt: skip
 
 
 def render(event_type: str, recipient_role: str | None, payload: dict[str, Any], event_id: str) -> Text:
@@ -114,11 +176,13 @@ def render(event_type: str, recipient_role: str | None, payload: dict[str, Any],
 
 
 def _variant(event_type: str, recipient_role: str | None, payload: dict[str, Any]) -> str:
-    if event_type == "booking.cancelled":
+    if event_type == "booking.cancelled" and payload.get("reason") == "payment_failed":
+        return f"{event_type}/unpaid/{'walker' if recipient_role == 'walker' else 'owner'}"
+    if event_type in ("booking.cancelled", "payment.failed"):
         return f"{event_type}/{'walker' if recipient_role == 'walker' else 'owner'}"
     if event_type == "verification.decided":
         return f"{event_type}/{'verified' if payload.get('status') == 'verified' else 'rejected'}"
-    if event_type == "payment.refunded" and payload.get("tip"):
+    if event_type in ("payment.refunded", "payment.disputed") and payload.get("tip"):
         return f"{event_type}/tip"
     return event_type
 
@@ -146,7 +210,16 @@ def _details(payload: dict[str, Any], facts: dict[str, Any]) -> dict[str, str]:
         "reason": f" Reason: {reason}." if reason else "",
         "period": str(payload.get("period", "")),
         "rating": str(payload.get("rating", "")),
+        "deadline": _deadline(payload.get("deadline"), facts),
     }
+
+
+def _deadline(value: Any, facts: dict[str, Any]) -> str:
+    """A failed payment's deadline, in the walk's local time."""
+    try:
+        return local_time(datetime.fromisoformat(str(value)), str(facts.get("timezone") or "UTC"))
+    except ValueError:
+        return "the deadline"
 
 
 _BOOKING = """
@@ -174,7 +247,15 @@ def _facts(conn: db.Connection, payload: dict[str, Any]) -> dict[str, Any]:
         "when": local_time(row["start_ts"], row["timezone"] or "UTC"),
         "walk_id": row["walk_id"],
         "currency": row["currency"],
+        "timezone": row["timezone"] or "UTC",
     }
+
+
+def account_text(event_type: str, event_id: str, link: str, when: datetime) -> Text:
+    """An account email: its text, with the link (which may carry a single-use token) and the moment."""
+    title, template, label = ACCOUNT_TEXTS[event_type]
+    body = Template(template).safe_substitute(when=f"{local_time(when, 'UTC')} UTC")
+    return Text(title, body, link, label, {"event_id": event_id, "event_type": event_type}, ACCOUNT_FOOTER)
 
 
 def dog_list(names: list[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -20,7 +21,8 @@ from dogwalk.errors import Conflict, PaymentDeclined, Unavailable, ValidationFai
 
 @cache
 def _credentials() -> dict[str, str]:
-    """The API key and the webhook signing secret, from Secrets Manager (once per container)."""
+    """The API key and the webhook signing secrets (the platform's endpoint's `webhook_secret`, the
+    Connect endpoint's `connect_webhook_secret`), from Secrets Manager (once per container)."""
     secret = aws.client("secretsmanager").get_secret_value(SecretId=settings().payments_secret_id)
     return dict(json.loads(secret["SecretString"]))
 
@@ -134,29 +136,81 @@ def _confirmed_intent(owner_id: str, gateway_method_id: str, amount_cents: int, 
     )
 
 
-def authorize(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, booking_id: str) -> str:
-    """Hold `amount_cents` on the card (a PaymentIntent with manual capture); its id.
-    The booking's id is the idempotency key: a retried request holds once."""
-    intent = _confirmed_intent(owner_id, gateway_method_id, amount_cents, currency, key=f"authorize:{booking_id}",
-                               metadata={"booking_id": booking_id}, capture_method="manual")  # fmt: skip
+def hold_key(booking_id: str, attempt: int) -> str:
+    """The idempotency key of a booking's `attempt`-th hold: a retry after a lost answer
+    finds that attempt at the gateway; the next attempt (another card, a hold placed again after
+    the gateway cancelled one) is a new operation."""
+    return f"hold:{booking_id}:{attempt}"
+
+
+def authorize(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, booking_id: str,
+              attempt: int = 1, *, off_session: bool = False) -> str:  # fmt: skip
+    """Hold `amount_cents` on the card (a PaymentIntent with manual capture); its id. `off_session`
+    when the owner is not there to authenticate (the job placing a hold days after the request).
+    The booking and the attempt make the idempotency key: a retried request or job run holds once."""
+    intent = _confirmed_intent(owner_id, gateway_method_id, amount_cents, currency, key=hold_key(booking_id, attempt),
+                               metadata={"booking_id": booking_id, "attempt": str(attempt)}, capture_method="manual",
+                               **({"off_session": True} if off_session else {}))  # fmt: skip
     if intent.status != "requires_capture":
-        void(intent.id, booking_id)
+        void(intent.id)
         raise PaymentDeclined("The card could not be authorized.")
     return str(intent.id)
 
 
-def void(intent_id: str, booking_id: str) -> None:
-    """Release a hold."""
-    _call(_client().v1.payment_intents.cancel, intent_id, options={"idempotency_key": f"void:{booking_id}"})
+def check_saved_card(owner_id: str, gateway_method_id: str, *, valid_through: datetime) -> None:
+    """That the saved card can be charged later, for a walk whose hold is placed days from now:
+    it exists at the gateway, is attached to this owner's customer, and has not expired by the
+    month of `valid_through` (a card is good to the end of its exp_month). 402 otherwise.
+
+    Why the saved payment method's state and not a SetupIntent confirmed off session: the card
+    went through the gateway when it was saved (attached to the customer, which refuses the cards
+    that decline on attach), and a read changes nothing at the gateway, needs no idempotency key
+    and can be repeated for every request; a SetupIntent per booking would add an object and, at
+    Stripe, a card verification the issuer may show the owner, and may ask for authentication the
+    owner cannot give off session. localstripe serves the read as Stripe does (its SetupIntents
+    take no `confirm`/`off_session` at creation and check no more than the attach did). Neither
+    catches a card like `pm_card_chargeCustomerFail`, which saves fine and declines only when
+    charged: the hold placed 5 days before the walk is the real check, with 24 h to fix it."""
+    try:
+        method = _call(_client().v1.payment_methods.retrieve, gateway_method_id)
+    except ValidationFailed:  # no longer at the gateway
+        raise PaymentDeclined("This card can no longer be used; choose another.") from None
+    if getattr(method, "customer", None) != customer_of(owner_id):
+        raise PaymentDeclined("This card is no longer saved to your account; choose another.")
+    card = getattr(method, "card", None)
+    if card is None or (int(card.exp_year), int(card.exp_month)) < (valid_through.year, valid_through.month):
+        raise PaymentDeclined("This card expires before the walk; choose another.")
+
+
+def void(intent_id: str | None) -> None:
+    """Release a hold: nothing when nothing was held (a walk whose hold was never placed) or when
+    the gateway already cancelled it (an expired hold). Keyed by the intent: a booking may have
+    held more than once."""
+    if not intent_id:
+        return
+    try:
+        _call(_client().v1.payment_intents.cancel, intent_id, options={"idempotency_key": f"void:{intent_id}"})
+    except ValidationFailed:
+        if _call(_client().v1.payment_intents.retrieve, intent_id).status != "canceled":
+            raise
+
+
+class HoldCanceled(Conflict):
+    """The hold to capture is gone: the gateway cancelled it (it expired, or support cancelled it)."""
+
+    code, title = "payment_not_held", "Payment not held"
 
 
 def capture(intent_id: str, amount_cents: int, booking_id: str) -> int:
     """Charge (part of) a hold; the amount captured. A capture already done (a retry after a
-    crash between the gateway and our commit) is found, not repeated."""
+    crash between the gateway and our commit) is found, not repeated; a hold the gateway
+    cancelled is `HoldCanceled` (the caller charges otherwise, or answers 409)."""
     client = _client()
     intent = _call(client.v1.payment_intents.retrieve, intent_id)
     if intent.status == "succeeded":
         return int(getattr(intent, "amount_received", None) or amount_cents)
+    if intent.status == "canceled":
+        raise HoldCanceled("The payment's hold was cancelled at the gateway.")
     _call(
         client.v1.payment_intents.capture,
         intent_id,
@@ -177,18 +231,36 @@ def charge(owner_id: str, gateway_method_id: str, amount_cents: int, currency: s
     return str(intent.id)
 
 
+def refund(intent_id: str, amount_cents: int, *, key: str, metadata: dict[str, str]) -> str:
+    """Refund part of what a PaymentIntent captured; the Refund's id. `key` is the gateway
+    idempotency key: a retry with it (after a crash, say) answers the same refund, never a second."""
+    made = _call(
+        _client().v1.refunds.create,
+        params={"payment_intent": intent_id, "amount": amount_cents, "metadata": metadata},
+        options={"idempotency_key": key},
+    )
+    return str(made.id)
+
+
+def refunds_of(intent_id: str) -> list[Any]:
+    """Every refund of a PaymentIntent's charge (with its metadata), newest first."""
+    found = _call(_client().v1.refunds.list, params={"payment_intent": intent_id, "limit": 100})
+    return list(found.auto_paging_iter())
+
+
 SIGNATURE_TOLERANCE_S = 300
 
 
-def verified_event(payload: str, signature: str) -> dict[str, Any]:
+def verified_event(payload: str, signature: str, *, connect: bool = False) -> dict[str, Any]:
     """The gateway's event, if `signature` (the `Stripe-Signature` header) is the HMAC-SHA256 of
-    `timestamp.payload` under our webhook secret, made within the last 5 minutes; the SDK's
-    verification compares in constant time. Anything else: 400."""
+    `timestamp.payload` under the endpoint's secret (the platform's webhook's, or with `connect`
+    the Connect webhook's: each endpoint at Stripe has its own), made within the last 5 minutes;
+    the SDK's verification compares in constant time. Anything else: 400."""
     import stripe
 
     from dogwalk.errors import BadRequest
 
-    secret = _credentials().get("webhook_secret") or ""
+    secret = _credentials().get("connect_webhook_secret" if connect else "webhook_secret") or ""
     if not secret:
         raise Unavailable("The webhook secret is not configured.")
     try:
@@ -203,3 +275,80 @@ def verified_event(payload: str, signature: str) -> dict[str, Any]:
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise BadRequest("Not a gateway event.", code="invalid_event")
     return event
+
+
+# -- Stripe Connect: walkers' connected accounts and the transfers that pay them ------------------
+
+# Express-like accounts described by controller properties (what Stripe recommends over
+# `type=express`, docs.stripe.com/connect/migrate-to-controller-properties): Stripe collects the
+# walker's details on its hosted onboarding and gives them the Express dashboard; the platform pays
+# Stripe's fees and answers for negative balances, as the merchant of record of the walks it
+# charges (separate charges and transfers). Only `transfers` is requested: walkers take no payments.
+CONNECT_CONTROLLER = {
+    "stripe_dashboard": {"type": "express"},
+    "fees": {"payer": "application"},
+    "losses": {"payments": "application"},
+    "requirement_collection": "stripe",
+}
+
+
+def create_connected_account(walker_id: str, email: str | None) -> Any:
+    """The walker's connected account (US, transfers only); the walker id is the idempotency key, so
+    a retried first onboarding makes one account."""
+    params: dict[str, Any] = {
+        "controller": CONNECT_CONTROLLER,
+        "country": "US",
+        "capabilities": {"transfers": {"requested": True}},
+        "business_type": "individual",
+        "metadata": {"walker_id": walker_id},
+    }
+    if email:
+        params["email"] = email
+    return _call(_client().v1.accounts.create, params=params, options={"idempotency_key": f"connect:{walker_id}"})
+
+
+def retrieve_account(account_id: str) -> Any:
+    return _call(_client().v1.accounts.retrieve, account_id)
+
+
+def onboarding_link(account_id: str, *, return_url: str, refresh_url: str) -> Any:
+    """A single-use link to the gateway's hosted onboarding of the account (`url`, `expires_at`);
+    made anew on every call, as Stripe wants (links expire within minutes and work once)."""
+    return _call(
+        _client().v1.account_links.create,
+        params={"account": account_id, "type": "account_onboarding", "return_url": return_url,
+                "refresh_url": refresh_url},
+    )  # fmt: skip
+
+
+class TransferFailed(Exception):
+    """The gateway refused a transfer or could not be reached; the reason, for the payout's row."""
+
+
+def transfer(*, amount_cents: int, currency: str, destination: str, key: str, group: str,
+             metadata: dict[str, str]) -> str:  # fmt: skip
+    """Move `amount_cents` of the platform's balance to a connected account; the transfer's id.
+    `key` makes it happen once: a retry with the same key (within Stripe's 24 hours) answers the
+    transfer made the first time, whatever became of our record of it."""
+    import stripe
+
+    params = {"amount": amount_cents, "currency": currency.lower(), "destination": destination,
+              "transfer_group": group, "metadata": metadata}  # fmt: skip
+    try:
+        made = _client().v1.transfers.create(params=params, options={"idempotency_key": key})
+    except stripe.StripeError as exc:
+        status = exc.http_status or "no answer"
+        raise TransferFailed(f"{status} {exc.code or type(exc).__name__}: {exc.user_message or exc}"[:500]) from exc
+    return str(made.id)
+
+
+def transfer_in_group(destination: str, group: str) -> str | None:
+    """The transfer already made to `destination` in `group`, if any: how a retry finds a transfer
+    once its idempotency key has expired at the gateway."""
+    import stripe
+
+    try:
+        found = _client().v1.transfers.list(params={"destination": destination, "transfer_group": group, "limit": 1})
+    except stripe.StripeError as exc:
+        raise TransferFailed(f"listing transfers: {exc.user_message or exc}"[:500]) from exc
+    return str(found.data[0].id) if found.data else None

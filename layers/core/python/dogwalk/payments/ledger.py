@@ -12,6 +12,10 @@ from dogwalk.adapters.db import Connection
 PLATFORM_REVENUE = "platform:revenue"
 GATEWAY_CLEARING = "gateway:clearing"
 REFUNDS = "platform:refunds"
+# what card networks took back from the platform for disputed charges (chargebacks): an expense of
+# the platform from the dispute's opening (its funds are withdrawn then), reversed if the dispute
+# is won; a lost one stays, the platform's loss (the walker keeps what they earned)
+DISPUTES = "platform:disputes"
 
 
 def walker_payable(walker_id: str) -> str:
@@ -22,6 +26,7 @@ _KINDS = {
     PLATFORM_REVENUE: "revenue",
     GATEWAY_CLEARING: "asset",
     REFUNDS: "expense",
+    DISPUTES: "expense",
 }
 
 

@@ -4,19 +4,25 @@ failure leaves the event to the gateway's next delivery.
 
 They reconcile what our own calls may have left unrecorded (a Lambda that died after the
 gateway answered): a tip charge becomes its tip; a declined tip is marked failed; a refund made
-at the gateway (by support, in the dashboard) is posted to the ledger at the platform's expense.
+at the gateway (by support, in the dashboard) is posted to the ledger at the platform's expense;
+a walker's payout transfer reversed at the gateway is posted back to what the walker is owed;
+a dispute of a charge is recorded, posted and told to the admins (`disputes`).
+Connect's events (`POST /v1/payments/connect/webhook`, about walkers' connected accounts) come
+signed with that endpoint's own secret (`receive_connect`).
 A booking's capture is the bookings service's to reconcile (`dogwalk.bookings.reconciliation`):
 the caller passes the appliers, so that payments need not import bookings."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from dogwalk.adapters import db
 from dogwalk.adapters.observability import logger
 from dogwalk.events import outbox
-from dogwalk.payments import gateway, ledger, tips
+from dogwalk.payments import connect, disputes, gateway, ledger, payouts, refunds, tips
 
 Applier = Callable[[db.Connection, dict[str, Any]], str]
 
@@ -26,11 +32,7 @@ def receive(payload: str, signature: str, appliers: Mapping[str, Applier]) -> st
     (for the log and the answer)."""
     event = gateway.verified_event(payload, signature)
     with db.transaction() as conn:
-        fresh = conn.execute(
-            "INSERT INTO webhook_events (id, type) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
-            (event["id"], event["type"]),
-        ).fetchone()
-        if fresh is None:
+        if not first_delivery(conn, event):
             outcome = "duplicate"
         else:
             subject = (event.get("data") or {}).get("object")
@@ -38,6 +40,35 @@ def receive(payload: str, signature: str, appliers: Mapping[str, Applier]) -> st
             outcome = apply(conn, subject) if apply and isinstance(subject, dict) else "ignored"
     logger.info("gateway event", extra={"event_id": event["id"], "event_type": event["type"], "outcome": outcome})
     return outcome
+
+
+def receive_connect(payload: str, signature: str) -> str:
+    """The Connect endpoint's events (`POST /v1/payments/connect/webhook`, about connected accounts):
+    verified like the platform's but with that endpoint's own secret, each id applied once in the
+    same table; `account.updated` updates our copy of the walker's account unless it is newer."""
+    event = gateway.verified_event(payload, signature, connect=True)
+    subject, created = (event.get("data") or {}).get("object"), event.get("created")
+    with db.transaction() as conn:
+        if not first_delivery(conn, event):
+            outcome = "duplicate"
+        elif event["type"] != "account.updated" or not isinstance(subject, dict):
+            outcome = "ignored"
+        else:
+            at = created if isinstance(created, int) and not isinstance(created, bool) else int(time.time())
+            outcome = connect.record(conn, subject, described_at=datetime.fromtimestamp(at, UTC))
+    logger.info("connect event", extra={"event_id": event["id"], "event_type": event["type"],
+                                        "account": event.get("account"), "outcome": outcome})  # fmt: skip
+    return outcome
+
+
+def first_delivery(conn: db.Connection, event: dict[str, Any]) -> bool:
+    """Record the event's id in the caller's transaction; False if it was applied before (a
+    replay). Every endpoint's events (the platform's, Connect's) share the table: Stripe's ids are unique."""
+    fresh = conn.execute(
+        "INSERT INTO webhook_events (id, type) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+        (event["id"], event["type"]),
+    ).fetchone()
+    return fresh is not None
 
 
 def cents_of(value: Any) -> int | None:
@@ -84,6 +115,10 @@ def _charge_refunded(conn: db.Connection, charge: dict[str, Any]) -> str:
         return "unknown payment"
     of_captured = refunded - subject["released"]
     more = of_captured - subject["recorded"]
+    if booking is not None and more > 0:  # our own refund whose commit was lost is support's, not the dashboard's
+        more -= refunds.absorb(conn, booking["id"], intent_id, more)
+        if more <= 0:
+            return "support refund recorded"
     if more <= 0:
         return "already recorded"
     if booking is not None:
@@ -112,4 +147,9 @@ def _charge_refunded(conn: db.Connection, charge: dict[str, Any]) -> str:
 APPLIERS: dict[str, Applier] = {
     "payment_intent.payment_failed": _intent_failed,
     "charge.refunded": _charge_refunded,
+    "transfer.reversed": payouts.transfer_reversed,
+    # every dispute event carries the whole dispute: one applier, whatever their order (`disputes`)
+    "charge.dispute.created": disputes.dispute_changed,
+    "charge.dispute.updated": disputes.dispute_changed,
+    "charge.dispute.closed": disputes.dispute_changed,
 }

@@ -1,7 +1,9 @@
 """An HTTP server that does what API Gateway's REST API does in front of the functions: match the
 registered route, run the token authorizer for protected routes, turn the request into a
 REST proxy event (version 1.0, as `sam local start-api` sends), invoke the handler and turn
-its answer back into HTTP. It also serves `/openapi.json` and an offline `/docs` page."""
+its answer back into HTTP. It also serves `/openapi.json`, an offline `/docs` page, and the local
+platform's own `/_local/...` routes (`local.local_routes`: the mailbox, the stand-in identity
+providers), which are no endpoint of the registry: never deployed, never in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dogwalk import registry
-from dogwalk.edge.api import PROBLEM_JSON, problem_body
-from local import runtime
+from dogwalk.edge.api import NO_STORE, PROBLEM_JSON, SECURITY_HEADERS, problem_body
+from local import local_routes, runtime
 
 STAGE = "v1"
 # API Gateway refuses payloads over 10 MB before any function runs
@@ -87,6 +89,10 @@ class Gateway:
             return Reply(200, [("Content-Type", "text/html; charset=utf-8")], DOCS_HTML.encode())
         if method == "GET" and url.path.startswith("/docs/static/"):
             return _static(url.path.removeprefix("/docs/static/"))
+        if url.path.startswith(local_routes.PREFIX):
+            status, content_type, answer = local_routes.answer(method, url.path, url.query, body)
+            headers = [("Content-Type", content_type), ("X-Request-Id", request_id), *NO_STORE.items()]
+            return Reply(status, headers, json.dumps(answer).encode())
         matched = self.match(method, url.path)
         if matched is None:
             allowed = self.methods_of(url.path)
@@ -125,8 +131,15 @@ class Reply:
 
 
 def _gateway_problem(status: int, code: str, detail: str, request_id: str) -> Reply:
+    """What API Gateway answers by itself, with the headers its gateway responses carry (infra/api.py)."""
     body = json.dumps(problem_body(status, code, detail, request_id)).encode()
-    return Reply(status, [("Content-Type", PROBLEM_JSON), ("X-Request-Id", request_id)], body)
+    headers = [
+        ("Content-Type", PROBLEM_JSON),
+        ("X-Request-Id", request_id),
+        *SECURITY_HEADERS.items(),
+        *NO_STORE.items(),
+    ]
+    return Reply(status, headers, body)
 
 
 def _static(name: str) -> Reply:
@@ -226,7 +239,15 @@ def rest_event(
 
 
 def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
-    """A started HTTP server on 127.0.0.1:`port` (call `serve_forever` on it)."""
+    """A started HTTP server on 127.0.0.1:`port` (call `serve_forever` on it). It names itself the
+    local identity providers' issuer (`DOGWALK_OIDC_LOCAL_ISSUER`, unless set), so that the functions
+    it invokes trust the ID tokens its `/_local/oidc` routes sign, and read their keys from it."""
+    import os
+
+    from dogwalk.config import environment_names, settings
+
+    os.environ.setdefault(environment_names()["oidc_local_issuer"], f"http://127.0.0.1:{port}{local_routes.OIDC}")
+    settings.cache_clear()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
