@@ -13,7 +13,14 @@ from pydantic import BaseModel
 
 from dogwalk.auth import export
 from dogwalk.edge.api import Route
-from dogwalk.edge.schemas import PaymentMethod, PaymentStatus, QuoteOut, ServiceArea, Size
+from dogwalk.edge.schemas import (
+    NotificationOut,
+    PaymentMethod,
+    PaymentStatus,
+    QuoteOut,
+    Size,
+    WalkerProfileOut,
+)
 from dogwalk.edge.views import UserView
 
 route = Route(__name__)
@@ -39,18 +46,6 @@ class ExportedDog(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
-
-
-class WalkerProfile(BaseModel):
-    id: str
-    name: str
-    bio: str
-    price_cents_per_30min: int
-    service_area: ServiceArea
-    max_dogs: int
-    accepted_sizes: list[Size]
-    timezone: str
-    verification: str
 
 
 class Window(BaseModel):
@@ -149,16 +144,6 @@ class Payout(BaseModel):
     created_at: datetime
 
 
-class Notification(BaseModel):
-    id: str
-    event_type: str
-    title: str
-    body: str
-    data: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
-
-
 class Device(BaseModel):
     id: str
     platform: Literal["fcm", "apns"]
@@ -175,7 +160,7 @@ class Preferences(BaseModel):
 class Export(BaseModel):
     exported_at: datetime
     profile: UserView
-    walker_profile: WalkerProfile | None
+    walker_profile: WalkerProfileOut | None
     preferences: Preferences | None
     identities: list[Identity]
     dogs: list[ExportedDog]
@@ -189,7 +174,7 @@ class Export(BaseModel):
     reviews: list[Review]
     walks: list[Walk]
     payouts: list[Payout]
-    notifications: list[Notification]
+    notifications: list[NotificationOut]
     devices: list[Device]
     next_cursor: str | None
 

@@ -2,10 +2,10 @@
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import Field, StrictInt, field_validator
 
 from dogwalk.edge.api import Route
-from dogwalk.edge.schemas import ServiceArea, Size, Write
+from dogwalk.edge.schemas import ServiceArea, Size, WalkerProfileOut, Write
 from dogwalk.marketplace import walkers
 
 route = Route(__name__)
@@ -31,18 +31,6 @@ class WalkerProfileIn(Write):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not an IANA timezone, e.g. America/New_York") from None
         return value
-
-
-class WalkerProfileOut(BaseModel):
-    id: str
-    name: str
-    bio: str
-    price_cents_per_30min: int
-    service_area: ServiceArea
-    max_dogs: int
-    accepted_sizes: list[Size]
-    timezone: str
-    verification: str
 
 
 @route.handle

@@ -1,26 +1,16 @@
 """GET /v1/notifications: your in-app inbox, newest first, a page at a time."""
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from dogwalk.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from dogwalk.edge.api import Route
+from dogwalk.edge.schemas import NotificationOut
 from dogwalk.notifications import inbox
 
 route = Route(__name__)
-
-
-class NotificationOut(BaseModel):
-    id: str
-    event_type: str
-    title: str
-    body: str
-    data: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
 
 
 class NotificationPage(BaseModel):

@@ -194,6 +194,32 @@ PaymentStatus = Literal[
 ]
 
 
+class WalkerProfileOut(BaseModel):
+    """A walker's own profile, as they set it (and as their export holds it)."""
+
+    id: str
+    name: str
+    bio: str
+    price_cents_per_30min: int
+    service_area: ServiceArea
+    max_dogs: int
+    accepted_sizes: list[Size]
+    timezone: str
+    verification: str
+
+
+class NotificationOut(BaseModel):
+    """One notification of the in-app inbox (and of the export)."""
+
+    id: str
+    event_type: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
 class PaymentState(BaseModel):
     """A booking's `payment` in its view."""
 
