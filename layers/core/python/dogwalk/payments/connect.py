@@ -89,7 +89,9 @@ def _insert(conn: db.Connection, walker_id: str, account: Mapping[str, Any]) -> 
         "INSERT INTO connected_accounts (walker_id, account_id, status, details_submitted, charges_enabled,"
         " payouts_enabled, transfers, disabled_reason, requirements, synced_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(to_timestamp(%s), now()))"
-        " ON CONFLICT (walker_id) DO NOTHING",
+        # any unique index: concurrent first calls insert the same walker with the same account, and
+        # a conflict target of walker_id alone lets the account_id index raise in the race
+        " ON CONFLICT DO NOTHING",
         (walker_id, account["id"], *_facts(account), created if isinstance(created, int) else None),
     )
 
