@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import REPO
 
 LAYER = REPO / "layers" / "core" / "python"
-SERVICES = ("auth", "marketplace", "bookings", "payments", "tracking", "notifications", "operations")
+SERVICES = ("auth", "marketplace", "bookings", "payments", "tracking", "messages", "care", "notifications", "operations")
 RANK = {
     "config": 0, "errors": 0, "declarations": 0,
     "adapters": 1,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dogwalk.auth import registry as auth
 from dogwalk.bookings import registry as bookings
+from dogwalk.care import registry as care
 from dogwalk.declarations import (
     ADMIN,
     ANY_USER,
@@ -36,13 +37,14 @@ from dogwalk.declarations import (
     WebSocketRoute,
 )
 from dogwalk.marketplace import registry as marketplace
+from dogwalk.messages import registry as messages
 from dogwalk.notifications import registry as notifications
 from dogwalk.operations import registry as operations
 from dogwalk.payments import registry as payments
 from dogwalk.tracking import registry as tracking
 
 # the README's service list, in its order
-SERVICES = (operations, auth, marketplace, bookings, payments, tracking, notifications)
+SERVICES = (operations, auth, marketplace, bookings, payments, tracking, messages, care, notifications)
 
 ENDPOINTS: tuple[Endpoint, ...] = tuple(entry for service in SERVICES for entry in service.ENDPOINTS)
 SCHEDULES: tuple[Schedule, ...] = (

@@ -1,0 +1,1 @@
+"""The messages service's handlers: one module per function declared in dogwalk/messages/registry.py."""
