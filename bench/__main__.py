@@ -1,8 +1,7 @@
 """`make bench`: cold start and warm latency of the handlers, on real PostgreSQL and Redis.
 
-Cold start = importing the handler module and its first invocation, in a fresh interpreter
-(interpreter start-up itself excluded, as Lambda's INIT excludes the runtime's own), median of
-10 runs. Warm = p50/p99 of 10,000 in-process invocations after a warm-up.
+Cold start: every endpoint's, beside the Powertools cookbook's, in `bench.cold_starts`. Warm =
+p50/p99 of 10,000 in-process invocations after a warm-up.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ import importlib
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -20,43 +17,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-COLD_RUNS = 10
 WARM_CALLS = 10_000
-
-COLD_SCRIPT = """
-import json, sys, time
-started = time.perf_counter()
-import importlib
-handler = importlib.import_module("{module}")
-imported = time.perf_counter()
-from local.runtime import LambdaContext
-event = json.loads(sys.argv[1])
-answer = handler.lambda_handler(event, LambdaContext("{name}"))
-done = time.perf_counter()
-print(json.dumps({{"import_ms": (imported - started) * 1000, "total_ms": (done - started) * 1000,
-                  "status": answer.get("statusCode")}}))
-"""
 
 
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
-
-def cold_start(module: str, event: dict[str, Any], env: dict[str, str]) -> dict[str, float]:
-    imports, totals = [], []
-    script = COLD_SCRIPT.format(module=module, name=module.rpartition(".")[2])
-    for _ in range(COLD_RUNS):
-        result = subprocess.run(  # noqa: S603  # nosec B603
-            [sys.executable, "-c", script, json.dumps(event)],
-            env=env, capture_output=True, text=True, check=True, cwd=ROOT,
-        )  # fmt: skip
-        measured = json.loads(result.stdout.strip().splitlines()[-1])
-        if measured["status"] != 200:
-            raise RuntimeError(f"{module} answered {measured['status']} during the benchmark")
-        imports.append(measured["import_ms"])
-        totals.append(measured["total_ms"])
-    return {"import_ms": statistics.median(imports), "cold_ms": statistics.median(totals)}
 
 
 def warm(
@@ -80,8 +46,10 @@ def warm(
 
 
 def main() -> None:
+    from bench.cold_starts import run_cold_starts
     from local.services import LocalStripe, Postgres, Redis, free_port
 
+    run_cold_starts()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     workdir = Path(tempfile.mkdtemp(prefix="dogwalk-bench-"))
     postgres = Postgres(workdir / "postgres", free_port())
@@ -124,17 +92,6 @@ def run(workdir: Path) -> None:
         if not route.public:
             event["requestContext"]["authorizer"] = {"sub": caller, "role": "owner", "principalId": caller}
         return event
-
-    env = {**os.environ, "POWERTOOLS_METRICS_NAMESPACE": "Bench"}
-    print(f"Cold start (import + first invocation, fresh interpreter, median of {COLD_RUNS}):")
-    traced = {**env, "DOGWALK_TRACING": "powertools", "POWERTOOLS_TRACE_DISABLED": "false"}
-    for label, name, environment in (
-        ("get_health", "get_health", env),
-        ("get_me", "get_me", env),
-        ("get_health + Tracer", "get_health", traced),
-    ):
-        figures = cold_start(endpoint(name).module, event_for(name), environment)
-        print(f"  {label:<20} {figures['cold_ms']:7.1f} ms   (of which import {figures['import_ms']:.1f} ms)")
 
     from auth import get_jwks, get_me
     from operations import get_health

@@ -22,6 +22,11 @@ from infra.functions import pascal_case
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 
 
+def ops_topic_name(stage: str) -> str:
+    """The region's operations topic: `dogwalk-<stage>-ops` (other stacks of the region name it so)."""
+    return f"dogwalk-{stage}-ops"
+
+
 class OperationsAlarms(Construct):
     """The ops topic (encrypted, TLS only) and the alarms that notify it."""
 
@@ -46,7 +51,7 @@ class OperationsAlarms(Construct):
         self.topic = sns.Topic(
             self,
             "Topic",
-            topic_name=f"dogwalk-{stage}-ops",
+            topic_name=ops_topic_name(stage),
             display_name="DogWalk operations alarms",
             master_key=self.key,
             enforce_ssl=True,

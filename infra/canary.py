@@ -68,10 +68,18 @@ class CanaryDeployments(NestedStack):
         stage: str,
         functions: Mapping[str, lambda_.Function],
         api_server_error_alarm_name: str | None,
+        service: str | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, description=f"dogwalk {stage}: live aliases and canary deployments")
+        """`service`: the aliases of one nested service's endpoints (infra/functions.py: ServiceFunctions),
+        in a CodeDeploy application of their own; none: the regional stack's endpoints."""
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"dogwalk {stage}: live aliases and canary deployments" + (f" ({service})" if service else ""),
+        )
+        suffix = f"-{service}" if service else ""
         self.application = codedeploy.LambdaApplication(
-            self, "Application", application_name=f"dogwalk-{stage}-{Stack.of(self).region}-api"
+            self, "Application", application_name=f"dogwalk-{stage}-{Stack.of(self).region}-api{suffix}"
         )
         # one role for every group (CDK would make one per group)
         self.role = iam.Role(

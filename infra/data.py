@@ -149,6 +149,9 @@ class DataTier(NestedStack):
             deployment=deployment,
             key=self.key,
             cluster=self.cluster if is_primary else None,
+            # the restore tests' clusters, which the validation function (a database user) reaches
+            vpc=vpc,
+            validator_group=self.network.functions,
         )
 
     @property

@@ -47,6 +47,9 @@ SERVICES = (API, WS, IOT)
 WEBSOCKET_MAPPING_KEY = "v1/ws"
 # TLS 1.3 preferred, 1.2 accepted: the newest policy that still serves phones without TLS 1.3
 IOT_TLS_POLICY = "IoTSecurityPolicy_TLS13_1_2_2022_10"
+# the REST domains: TLS 1.3 only; Android 10+ and iOS 12.2+ speak it (older phones cannot connect)
+REST_TLS_POLICY = apigateway.SecurityPolicy.TLS13_1_3_2025_09
+# API Gateway v2 (the WebSocket domains) offers TLS_1_0 and TLS_1_2 only: TLS_1_2 is the best it allows
 # AWS managed rule groups on the REST API, in evaluation order after the rate limit
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -165,7 +168,10 @@ class Edge(NestedStack):
                 domain_name=name,
                 certificate=certificate,
                 endpoint_type=apigateway.EndpointType.REGIONAL,
-                security_policy=apigateway.SecurityPolicy.TLS_1_2,
+                # TLS 1.3 only (an enhanced policy: it needs an endpoint access mode); STRICT also refuses
+                # a request whose Host is not the name its TLS SNI asked for (no domain fronting)
+                security_policy=REST_TLS_POLICY,
+                endpoint_access_mode=apigateway.EndpointAccessMode.STRICT,
             )
             # at the root: the API's paths already start with /v1
             domain.add_base_path_mapping(rest_api, stage=rest_api.deployment_stage)

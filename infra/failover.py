@@ -13,6 +13,9 @@ hosted zone, so no value crosses regions through CloudFormation.
   REST health check too: a WebSocket endpoint answers a plain HTTPS GET with an error (no upgrade)
   and the IoT endpoint speaks MQTT only, so neither can be probed by Route 53 directly, and both
   depend on what `/v1/health` checks (the region's functions and database).
+- An alarm per health check (unhealthy 2 minutes in a row) to the ops topic. Route 53's metrics
+  are in us-east-1, and so are the alarms: the primary region must be us-east-1 (every
+  environment's is), whose regional stack's ops topic they notify (named, not referenced).
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import App, Environment, Stack
+from aws_cdk import App, ArnFormat, Duration, Environment, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.alarms import ops_topic_name
 from infra.deployment import Deployment
 from infra.edge import API, IOT, SERVICES, WS, EdgeSettings
 
@@ -34,6 +41,8 @@ HEALTH_CHECK_FAILURE_THRESHOLD = 3
 # short enough that resolvers follow a failover within a minute or two of the health check flipping
 CNAME_TTL_S = 60
 ROLES = ("PRIMARY", "SECONDARY")
+# where Route 53 publishes HealthCheckStatus, whatever the checked endpoint's region
+HEALTH_CHECK_METRICS_REGION = "us-east-1"
 
 
 class GlobalStack(Stack):
@@ -46,6 +55,7 @@ class GlobalStack(Stack):
         *,
         settings: EdgeSettings,
         regions: tuple[str, str],
+        stage: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -72,6 +82,51 @@ class GlobalStack(Stack):
         for service in SERVICES:
             for role, region in zip(ROLES, regions, strict=True):
                 self._failover_record(settings, service, role, region)
+        self.health_alarms = self._health_alarms(stage) if stage is not None else {}
+
+    def _health_alarms(self, stage: str) -> dict[str, cloudwatch.Alarm]:
+        """An alarm per health check to the ops topic of this region (the primary's regional stack's).
+
+        Route 53 publishes health-check metrics in us-east-1 only, so the alarms (and the topic they
+        notify) must be there: this stack's region, the primary one.
+        """
+        if self.region != HEALTH_CHECK_METRICS_REGION:
+            raise ValueError(
+                f"Route 53 health-check metrics exist only in {HEALTH_CHECK_METRICS_REGION}; the global stack is "
+                f"in {self.region}: its health-check alarms would never see a data point"
+            )
+        topic = sns.Topic.from_topic_arn(
+            self,
+            "OpsTopic",
+            self.format_arn(service="sns", resource=ops_topic_name(stage), arn_format=ArnFormat.NO_RESOURCE_NAME),
+        )
+        alarms = {}
+        for role, (region, health_check) in zip(ROLES, self.health_checks.items(), strict=True):
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{role.capitalize()}HealthAlarm",
+                alarm_name=f"dogwalk-{stage}-route53-health-{region}",
+                alarm_description=(
+                    f"Route 53 finds {region}'s /v1/health unhealthy (2 minutes in a row): "
+                    f"{'clients fail over to the secondary region' if role == 'PRIMARY' else 'no failover target'}"
+                ),
+                metric=cloudwatch.Metric(
+                    namespace="AWS/Route53",
+                    metric_name="HealthCheckStatus",
+                    dimensions_map={"HealthCheckId": health_check.attr_health_check_id},
+                    statistic="Minimum",
+                    period=Duration.minutes(1),
+                    region=HEALTH_CHECK_METRICS_REGION,
+                ),
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=2,
+                # a health check always reports: no data is a problem too
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            )
+            alarm.add_alarm_action(actions.SnsAction(topic))
+            alarms[region] = alarm
+        return alarms
 
     def _failover_record(self, settings: EdgeSettings, service: str, role: str, region: str) -> None:
         target = settings.regional_name(service, region)
@@ -111,6 +166,7 @@ def global_stack(app: App, regional: Sequence[Stack]) -> GlobalStack | None:
         f"DogWalk-{deployment.stage}-global",
         settings=settings,
         regions=deployment.regions,
+        stage=deployment.stage,
         env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=deployment.primary_region),
         description=f"DogWalk platform, {deployment.stage}, global: Route 53 health checks and failover records",
     )

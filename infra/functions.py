@@ -6,7 +6,7 @@ import re
 from collections.abc import Set
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, NestedStack, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -23,8 +23,10 @@ from infra.payments.secret import PaymentsSecret
 from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
 
 if TYPE_CHECKING:
+    from infra.care.home_access import HomeAccessKey
     from infra.data import DataTier
     from infra.notifications.fanout import Notifications
+    from infra.tracking.photos import WalkPhotoStore
     from infra.tracking.websocket import LiveUpdates
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -73,8 +75,27 @@ def pascal_case(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[_-]", name))
 
 
+class ServiceFunctions(NestedStack):
+    """The functions of one service (with their roles, log groups, permissions and event source mappings).
+
+    CloudFormation takes 500 resources a template, and each function brings about three to the
+    regional stack (function, role, log group): a service listed in `nested_services` keeps its
+    functions here instead, one `AWS::CloudFormation::Stack` in the regional stack. Moving a deployed
+    function in or out replaces it (and its log group): meant for new services, or as a decision.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, service: str, stage: str) -> None:
+        super().__init__(scope, construct_id, description=f"dogwalk {stage}: the {service} service's functions")
+        # an asset belongs to one stack: the same files, staged once, published once
+        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+
+
 class FunctionFactory(Construct):
-    """Owns the two layers and the code asset; `create` turns a registry declaration into a Lambda."""
+    """Owns the two layers and the code asset; `create` turns a registry declaration into a Lambda.
+
+    The functions of the services in `nested_services` go to a nested stack per service
+    (`ServiceFunctions`); every other function is made in the regional stack.
+    """
 
     def __init__(
         self,
@@ -88,9 +109,16 @@ class FunctionFactory(Construct):
         websocket: LiveUpdates | None = None,
         notifications: Notifications | None = None,
         data: DataTier | None = None,
+        nested_services: Set[str] = frozenset(),
+        home_access: HomeAccessKey | None = None,
+        photos: WalkPhotoStore | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.data = data
+        self.home_access = home_access
+        self.photos = photos
+        self.nested_services = frozenset(nested_services)
+        self.service_stacks: dict[str, ServiceFunctions] = {}
         self.deployment = deployment
         self.signing_keys = signing_keys
         self.payments = payments
@@ -136,6 +164,14 @@ class FunctionFactory(Construct):
         if registry.IDENTITY_PROVIDERS in declaration.uses:
             environment[names["oidc_apple_client_ids"]] = self.deployment.oidc_apple_client_ids
             environment[names["oidc_google_client_ids"]] = self.deployment.oidc_google_client_ids
+        if self.home_access is not None:
+            environment.update(self.home_access.environment(declaration.uses))
+        elif registry.HOME_ACCESS in declaration.uses:
+            raise ValueError(f"{declaration.name} seals or opens home access but the stack has no home-access key")
+        if self.photos is not None:
+            environment.update(self.photos.environment(declaration.uses))
+        elif declaration.uses & {registry.PHOTOS_UPLOAD, registry.PHOTOS_READ, registry.PHOTOS_CHECK}:
+            raise ValueError(f"{declaration.name} uses walk photos but the stack has no photo bucket")
         if registry.WEBSOCKET_PUSH in declaration.uses:
             if self.websocket is None:
                 raise ValueError(f"{declaration.name} pushes to WebSocket clients but the stack has no WebSocket API")
@@ -150,26 +186,38 @@ class FunctionFactory(Construct):
     def notifications_used_by(uses: Set[str]) -> bool:
         return bool(uses & {registry.EVENTS, registry.NOTIFY})
 
+    def service_stack(self, service: str) -> ServiceFunctions | None:
+        """The nested stack of `service`'s functions, when it is one of `nested_services`."""
+        if service not in self.nested_services:
+            return None
+        if service not in self.service_stacks:
+            self.service_stacks[service] = ServiceFunctions(
+                self, pascal_case(service), service=service, stage=self.deployment.stage
+            )
+        return self.service_stacks[service]
+
     def create(self, declaration: registry.Function) -> lambda_.Function:
         construct_id = pascal_case(declaration.name)
+        nested = self.service_stack(declaration.service)
+        scope: Construct = nested if nested is not None else self
         # an explicit log group so that retention is set by CloudFormation, not by a helper Lambda
         log_group = logs.LogGroup(
-            self,
+            scope,
             f"{construct_id}Logs",
             retention=self.deployment.log_retention,
             encryption_key=self.log_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        role = FunctionRole(self, f"{construct_id}Role", description=f"Execution role of dogwalk {declaration.name}")
+        role = FunctionRole(scope, f"{construct_id}Role", description=f"Execution role of dogwalk {declaration.name}")
         function = lambda_.Function(
-            self,
+            scope,
             construct_id,
             description=f"dogwalk {declaration.name}",
             role=role,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=declaration.handler,
-            code=self.code,
+            code=nested.code if nested is not None else self.code,
             layers=[self.dependencies_layer, self.core_layer],
             memory_size=declaration.memory_mb,
             timeout=Duration.seconds(declaration.timeout_s),
@@ -177,12 +225,21 @@ class FunctionFactory(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
             environment=self.environment(declaration),
+            # endpoints start from a snapshot taken after their init (their published versions are
+            # what the `live` aliases serve): see dogwalk/adapters/snapstart.py and README "Cold starts"
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
+            if isinstance(declaration, registry.Endpoint)
+            else None,
             **(self.data.placement(declaration.uses) if self.data is not None else {}),
         )
         if self.data is not None:
             self.data.grant(function, declaration.uses)
         self.signing_keys.grant(function, declaration.uses)
         self.payments.grant(function, declaration.uses)
+        if self.home_access is not None:
+            self.home_access.grant(function, declaration.uses)
+        if self.photos is not None:
+            self.photos.grant(function, declaration.uses)
         if self.websocket is not None:
             self.websocket.grant(function, declaration.uses)
         if self.notifications is not None:

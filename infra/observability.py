@@ -1,14 +1,23 @@
-"""The region's dashboard, its SLO alarms and the saved Logs Insights queries (a nested stack).
+"""The region's dashboard and its SLO alarms (a nested stack), and the saved Logs Insights queries (another).
 
-The regional stack is close to CloudFormation's 500 resources, so everything here lives in a
-nested stack of its own: CDK passes the parent's function names, log groups, queues and the ops
-topic in as parameters. The API's metrics are addressed by name (`ApiName`, `Stage`, `Method`,
+The regional stack is close to CloudFormation's 500 resources, so everything here lives in nested
+stacks of their own: CDK passes the parent's function names, log groups, queues and the ops topic in
+as parameters, and a template takes at most 200 of them. The dashboard and the alarms need each
+function's name, the saved queries each function's log group: two stacks, one parameter per function
+in each (one stack with both was at 174 of 200 with 84 functions; now about 190 functions fit).
+The API's metrics are addressed by name (`ApiName`, `Stage`, `Method`,
 `Resource` — the stage has detailed metrics on), so nothing here depends on the API's deployment.
 
 Endpoint classes and their SLOs (the README's "SLOs and observability" table is the same):
 payments (an endpoint that calls the payment gateway) p99 ≤ 2 s, other reads (GET) ≤ 300 ms,
 other writes ≤ 800 ms; availability 99.9 % per class; ingest freshness: the oldest walk message
 waits ≤ 60 s.
+
+Availability is watched as an error budget (`BURN_RATES`): per class, metric filters on the API's
+access log count its requests and its 5xx answers (`DogWalk/SLO`, `<stage>-<class>-requests` and
+`-server-errors`); a composite alarm per burn rate (1 h AND 5 min above 14.4x, 6 h AND 30 min above
+6x) notifies the ops topic, beside the plain 5xx-rate threshold; the dashboard shows the budget
+left over 30 days.
 """
 
 from __future__ import annotations
@@ -37,9 +46,78 @@ AVAILABILITY_SLO = 0.999
 # the REST API's 5xx share over five minutes above which the ops topic hears of it
 SERVER_ERROR_RATE_THRESHOLD = 0.01
 INGEST_AGE_THRESHOLD = Duration.seconds(60)
+# the availability SLO's error budget: what 99.9 % leaves over 30 days
+ERROR_BUDGET = round(1 - AVAILABILITY_SLO, 6)
+BUDGET_PERIOD = Duration.days(30)
+# the per-class request and 5xx counts, made from the REST API's access log by metric filters
+SLO_NAMESPACE = "DogWalk/SLO"
+# CloudWatch Logs takes filter patterns up to 1024 characters: a class's endpoints span several filters
+FILTER_PATTERN_LIMIT = 1024
 # Logs Insights runs a query over at most 50 log groups: the saved queries go by function group
 QUERY_LOG_GROUP_LIMIT = 50
 PAYMENT_DECLINED = "payment_declined"
+
+
+@dataclass(frozen=True)
+class BurnRate:
+    """One multi-window burn-rate alert (Google SRE workbook, "Alerting on SLOs", for a 30-day budget).
+
+    It fires when the error ratio over the long window AND over the short one are both above
+    `factor` x the error budget: the long window says enough budget is gone, the short one that it
+    is still going (so the alert clears soon after the errors stop).
+    """
+
+    name: str
+    factor: float
+    long_window: Duration
+    short_window: Duration
+
+    @property
+    def threshold(self) -> float:
+        """The error ratio above which the budget burns at `factor` times its sustainable rate."""
+        return round(self.factor * ERROR_BUDGET, 6)
+
+
+# 14.4x for 1 h spends 2 % of the 30-day budget, 6x for 6 h 5 %: both page
+BURN_RATES = (
+    BurnRate("fast", 14.4, Duration.hours(1), Duration.minutes(5)),
+    BurnRate("slow", 6.0, Duration.hours(6), Duration.minutes(30)),
+)
+
+
+def window_label(window: Duration) -> str:
+    """`1h`, `5m`, `6h`, `30m`: a window in the alarm names."""
+    minutes = int(window.to_minutes())
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def class_filter_patterns(endpoints: Sequence[registry.Endpoint], *, server_errors: bool) -> list[str]:
+    """Filter patterns over the REST API's JSON access log that together match the requests of `endpoints`.
+
+    Each request has one method and one resource path, so the patterns match disjoint requests and
+    their filters can feed one metric. `server_errors`: only the requests answered 5xx.
+    """
+    by_method: dict[str, list[str]] = {}
+    for endpoint in sorted(endpoints, key=lambda endpoint: (endpoint.method, endpoint.path)):
+        by_method.setdefault(endpoint.method, []).append(endpoint.path)
+    prefix = '{ $.status = "5*" && (' if server_errors else "{ ("
+    suffix = ") }"
+    patterns: list[str] = []
+    terms: list[str] = []
+
+    def pattern(of: Sequence[str]) -> str:
+        return prefix + " || ".join(of) + suffix
+
+    for method, paths in by_method.items():
+        for path in paths:
+            term = f'($.httpMethod = "{method}" && $.resourcePath = "{path}")'
+            if terms and len(pattern([*terms, term])) > FILTER_PATTERN_LIMIT:
+                patterns.append(pattern(terms))
+                terms = []
+            terms.append(term)
+    if terms:
+        patterns.append(pattern(terms))
+    return patterns
 
 
 def api_server_error_alarm_name(alarm_name_prefix: str) -> str:
@@ -122,15 +200,13 @@ class Observability(NestedStack):
         stage: str,
         functions: Mapping[str, tuple[registry.Function, lambda_.Function]],
         api_name: str | None,
-        api_access_logs: logs.ILogGroup | None,
         queues: Mapping[str, sqs.IQueue],
         dead_letter_queues: Mapping[str, sqs.IQueue],
         topic: sns.ITopic,
         alarm_name_prefix: str,
+        api_access_logs: logs.ILogGroup | None = None,
     ) -> None:
-        super().__init__(
-            scope, construct_id, description=f"dogwalk {stage}: dashboard, SLO alarms, Logs Insights queries"
-        )
+        super().__init__(scope, construct_id, description=f"dogwalk {stage}: dashboard and SLO alarms")
         self.stage = stage
         self.prefix = alarm_name_prefix
         self.action = actions.SnsAction(topic)
@@ -138,7 +214,9 @@ class Observability(NestedStack):
         self.api_name = api_name
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.latency_alarms: dict[str, cloudwatch.Alarm] = {}
-        self.queries: dict[str, logs.CfnQueryDefinition] = {}
+        # `<class>-error-budget-<fast|slow>`: the composite burn-rate alarms (and their window alarms)
+        self.budget_alarms: dict[str, cloudwatch.CompositeAlarm] = {}
+        self.window_alarms: dict[str, cloudwatch.Alarm] = {}
         region = Stack.of(self).region
         # dashboards are global to the account: the region is part of the name
         self.dashboard = cloudwatch.Dashboard(
@@ -154,13 +232,16 @@ class Observability(NestedStack):
         }
         if api_name is not None and endpoints:
             self._api(endpoints)
+            if api_access_logs is not None:
+                self._error_budgets(endpoints, api_access_logs)
         self._functions(endpoints)
         self._queues(queues, dead_letter_queues)
         self._database()
-        self._queries(api_access_logs)
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(
-                title="SLO alarms", alarms=list(self.alarms.values()) + list(self.latency_alarms.values()), width=24
+                title="SLO alarms",
+                alarms=[*self.alarms.values(), *self.budget_alarms.values(), *self.latency_alarms.values()],
+                width=24,
             )
         )
 
@@ -252,6 +333,113 @@ class Observability(NestedStack):
                 if metrics
             )
         )
+
+    def _slo_metric(self, klass: str, what: str, period: Duration) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=SLO_NAMESPACE,
+            metric_name=f"{self.stage}-{klass}-{what}",
+            statistic="Sum",
+            period=period,
+        )
+
+    def _error_ratio(self, klass: str, window: Duration, label: str) -> cloudwatch.MathExpression:
+        """The class's share of requests answered 5xx over `window` (0 without requests)."""
+        # ids unique per class: the dashboard's budget widget holds every class's
+        requests, errors = f"requests_{klass}", f"errors_{klass}"
+        return cloudwatch.MathExpression(
+            expression=f"IF({requests} > 0, {errors} / {requests}, 0)",
+            using_metrics={
+                requests: self._slo_metric(klass, "requests", window),
+                errors: self._slo_metric(klass, "server-errors", window),
+            },
+            period=window,
+            label=label,
+        )
+
+    def _error_budgets(
+        self, endpoints: Mapping[str, tuple[registry.Function, lambda_.Function]], access_logs: logs.ILogGroup
+    ) -> None:
+        """Per endpoint class: its requests and 5xx counted from the access log, and the burn-rate alarms.
+
+        The API's own 5XXError/Count carry one endpoint each (Method, Resource), and a metric-math
+        alarm reads at most 10 metrics: a class of 40 endpoints cannot be summed there. The access
+        log's lines (method, resource path, status) are counted into one metric per class instead.
+        """
+        by_class: dict[str, list[registry.Endpoint]] = {}
+        for declaration, _ in endpoints.values():
+            if isinstance(declaration, registry.Endpoint):
+                by_class.setdefault(endpoint_class(declaration), []).append(declaration)
+        budget_left: list[cloudwatch.IMetric] = []
+        for klass in ENDPOINT_CLASSES:
+            members = by_class.get(klass)
+            if not members:
+                continue
+            for what, server_errors in (("requests", False), ("server-errors", True)):
+                for index, pattern in enumerate(class_filter_patterns(members, server_errors=server_errors), 1):
+                    logs.MetricFilter(
+                        self,
+                        f"{pascal_case(f'{klass}-{what}')}Filter{index}",
+                        log_group=access_logs,
+                        filter_pattern=logs.FilterPattern.literal(pattern),
+                        metric_namespace=SLO_NAMESPACE,
+                        metric_name=f"{self.stage}-{klass}-{what}",
+                        metric_value="1",
+                        default_value=0,
+                    )
+            for rate in BURN_RATES:
+                windows = []
+                for window in (rate.long_window, rate.short_window):
+                    label = window_label(window)
+                    alarm = cloudwatch.Alarm(
+                        self,
+                        f"{pascal_case(klass)}ErrorRatio{label.upper()}{pascal_case(rate.name)}",
+                        alarm_name=f"{self.prefix}{klass}-error-ratio-{label}-{rate.factor:g}x",
+                        alarm_description=(
+                            f"{klass}: more than {rate.threshold:.2%} of requests answered 5xx over {label} "
+                            f"({rate.factor:g}x the {AVAILABILITY_SLO:.1%} SLO's budget); no action of its own, "
+                            f"the {klass}-error-budget-{rate.name} composite alarm notifies"
+                        ),
+                        metric=self._error_ratio(klass, window, f"{klass} error ratio {label}"),
+                        threshold=rate.threshold,
+                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                        evaluation_periods=1,
+                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    )
+                    self.window_alarms[f"{klass}-error-ratio-{label}-{rate.name}"] = alarm
+                    windows.append(alarm)
+                long, short = windows
+                composite = cloudwatch.CompositeAlarm(
+                    self,
+                    f"{pascal_case(klass)}ErrorBudget{pascal_case(rate.name)}",
+                    composite_alarm_name=f"{self.prefix}{klass}-error-budget-{rate.name}",
+                    alarm_description=(
+                        f"{klass} endpoints burn their {AVAILABILITY_SLO:.1%} availability budget at "
+                        f"{rate.factor:g}x (5xx over {rate.threshold:.2%} of requests in the last "
+                        f"{window_label(rate.long_window)} and the last {window_label(rate.short_window)})"
+                    ),
+                    alarm_rule=cloudwatch.AlarmRule.all_of(long, short),
+                )
+                composite.add_alarm_action(self.action)
+                self.budget_alarms[f"{klass}-error-budget-{rate.name}"] = composite
+            budget_left.append(
+                cloudwatch.MathExpression(
+                    expression=f"100 * (1 - ratio_{klass} / {ERROR_BUDGET})",
+                    using_metrics={f"ratio_{klass}": self._error_ratio(klass, BUDGET_PERIOD, f"{klass} error ratio")},
+                    period=BUDGET_PERIOD,
+                    label=f"{klass} (%)",
+                )
+            )
+        if budget_left:
+            self.dashboard.add_widgets(
+                cloudwatch.SingleValueWidget(
+                    title=f"Error budget left, last 30 days (SLO {AVAILABILITY_SLO:.1%})",
+                    metrics=budget_left,
+                    start="-P30D",
+                    set_period_to_time_range=True,
+                    width=24,
+                    height=4,
+                )
+            )
 
     def _functions(self, endpoints: Mapping[str, tuple[registry.Function, lambda_.Function]]) -> None:
         everything = sorted(self.functions.items())
@@ -368,6 +556,25 @@ class Observability(NestedStack):
         if metrics:
             self.dashboard.add_widgets(cloudwatch.GraphWidget(title="Database connections", left=metrics, width=24))
 
+
+class SavedQueries(NestedStack):
+    """The saved Logs Insights queries of one region's platform, by function group (`dogwalk-<stage>/…`)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        functions: Mapping[str, tuple[registry.Function, lambda_.Function]],
+        api_access_logs: logs.ILogGroup | None,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"dogwalk {stage}: saved Logs Insights queries")
+        self.stage = stage
+        self.functions = functions
+        self.queries: dict[str, logs.CfnQueryDefinition] = {}
+        self._queries(api_access_logs)
+
     # --- saved queries ------------------------------------------------------------------------
 
     def _log_groups(self, which: Sequence[str]) -> list[logs.ILogGroup]:
@@ -378,21 +585,20 @@ class Observability(NestedStack):
         return groups
 
     def _query(self, spec: QuerySpec, suffix: str, log_groups: Sequence[logs.ILogGroup]) -> None:
-        if not log_groups:
-            return
-        if len(log_groups) > QUERY_LOG_GROUP_LIMIT:
-            raise ValueError(
-                f"{spec.name}/{suffix}: {len(log_groups)} log groups, Logs Insights takes {QUERY_LOG_GROUP_LIMIT}"
+        """One saved query per 50 log groups: `<name>/<suffix>`, then `<name>/<suffix>-2`, `-3`…"""
+        for index, start in enumerate(range(0, len(log_groups), QUERY_LOG_GROUP_LIMIT), start=1):
+            part = suffix if index == 1 else f"{suffix}-{index}"
+            name = f"dogwalk-{self.stage}/{spec.name}/{part}"
+            # the L1: the L2's QueryString assembles a query from parts, these are written whole
+            self.queries[name] = logs.CfnQueryDefinition(
+                self,
+                pascal_case(f"{spec.name}-{part}") + "Query",
+                name=name,
+                query_string=spec.query,
+                log_group_names=[
+                    log_group.log_group_name for log_group in log_groups[start : start + QUERY_LOG_GROUP_LIMIT]
+                ],
             )
-        name = f"dogwalk-{self.stage}/{spec.name}/{suffix}"
-        # the L1: the L2's QueryString assembles a query from parts, these are written whole
-        self.queries[name] = logs.CfnQueryDefinition(
-            self,
-            pascal_case(f"{spec.name}-{suffix}") + "Query",
-            name=name,
-            query_string=spec.query,
-            log_group_names=[log_group.log_group_name for log_group in log_groups],
-        )
 
     def _queries(self, api_access_logs: logs.ILogGroup | None) -> None:
         groups: dict[str, list[str]] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Any
 
 from aws_cdk import App, CfnOutput, Environment, Stack, Tags
@@ -11,24 +11,35 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from dogwalk import registry
+from dogwalk.config import environment_names
 from infra.alarms import OperationsAlarms
 from infra.api import Api, ApiRoutes
 from infra.auth.signing_keys import SigningKeys
 from infra.canary import CanaryDeployments
+from infra.care.home_access import HomeAccessKey
 from infra.data import DataTier
 from infra.deployment import Deployment
-from infra.edge import Edge, EdgeSettings
+from infra.edge import API, Edge, EdgeSettings
 from infra.encryption import EncryptionKeys
 from infra.environments import apply_environment
-from infra.functions import FunctionFactory
+from infra.functions import FunctionFactory, pascal_case
 from infra.notifications.fanout import Notifications
-from infra.observability import Observability, api_server_error_alarm_name
+from infra.observability import Observability, SavedQueries, api_server_error_alarm_name
 from infra.operations.migrations import Migrations
+from infra.operations.synthetics import ApiCanary
 from infra.payments.secret import PaymentsSecret
 from infra.queues import Queues
 from infra.schedules import ScheduledJobs
 from infra.tracking.iot import DeviceAuthentication
+from infra.tracking.photos import WalkPhotoStore
 from infra.tracking.websocket import LiveUpdates
+
+# services whose functions live in a nested stack of their own (infra/functions.py: ServiceFunctions):
+# the regional stack takes about three resources per function it holds and CloudFormation 500 a
+# template (tests/infra/test_stack_limits.py holds it to 450). New services start here; moving a
+# deployed service in replaces its functions and log groups, so that is a decision of its own.
+# messages and care (issue 15) have never been deployed: nesting them replaces nothing deployed.
+NESTED_SERVICES: frozenset[str] = frozenset({"messages", "care"})
 
 
 class RegionalStack(Stack):
@@ -53,7 +64,9 @@ class RegionalStack(Stack):
         topic_rules: Sequence[registry.TopicRule] = registry.TOPIC_RULES,
         websocket_routes: Sequence[registry.WebSocketRoute] = registry.WEBSOCKET_ROUTES,
         device_authorizer: registry.Function | None = registry.DEVICE_AUTHORIZER,
+        restore_validator: registry.Function | None = registry.RESTORE_VALIDATOR,
         edge: EdgeSettings | None = None,
+        nested_services: Set[str] = NESTED_SERVICES,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -61,6 +74,12 @@ class RegionalStack(Stack):
         self.keys = EncryptionKeys(self, "Keys", stage=deployment.stage)
         signing_keys = SigningKeys(self, "SigningKeys", stage=deployment.stage, key=self.keys.secrets)
         payments = PaymentsSecret(self, "Payments", stage=deployment.stage, key=self.keys.secrets)
+        # the owners' home access: a multi-Region key of its own, for the functions that declare HOME_ACCESS
+        self.home_access = HomeAccessKey(
+            self, "HomeAccess", stage=deployment.stage, is_primary=self.region == deployment.primary_region
+        )
+        # the walk photo bucket (and its key and access logs), for the functions that declare PHOTOS_*
+        self.photos = WalkPhotoStore(self, "WalkPhotos", stage=deployment.stage)
         # before the functions: those that push need its management URL in their environment
         self.websocket = (
             LiveUpdates(self, "WebSocket", deployment=deployment, log_key=self.keys.logs) if websocket_routes else None
@@ -80,6 +99,9 @@ class RegionalStack(Stack):
             websocket=self.websocket,
             notifications=self.notifications,
             data=self.data,
+            nested_services=nested_services,
+            home_access=self.home_access,
+            photos=self.photos,
         )
         self.migrations = Migrations(
             self,
@@ -100,18 +122,25 @@ class RegionalStack(Stack):
         # API Gateway rejects an authorizer that no method uses
         needs_authorizer = any(not endpoint.public for endpoint in endpoints)
         authorizer_function = after_migrations(authorizer) if needs_authorizer else None
-        # the API invokes each endpoint function's `live` alias, which CodeDeploy shifts (a nested stack)
-        self.canary = (
+        # the API invokes each endpoint function's `live` alias, which CodeDeploy shifts (a nested stack;
+        # the endpoints of a nested service in one of their own: infra/functions.py ServiceFunctions)
+        by_service: dict[str | None, dict[str, lambda_.Function]] = {}
+        for endpoint in endpoints:
+            service = endpoint.service if endpoint.service in nested_services else None
+            by_service.setdefault(service, {})[endpoint.name] = self.functions[endpoint.name]
+        self.canaries: list[CanaryDeployments] = [
             CanaryDeployments(
                 self,
-                "Canary",
+                "Canary" if service is None else f"Canary{pascal_case(service)}",
                 stage=deployment.stage,
-                functions=self.functions,
+                functions=functions,
                 api_server_error_alarm_name=api_server_error_alarm_name(self.alarms.alarm_name_prefix),
+                service=service,
             )
-            if endpoints
-            else None
-        )
+            for service, functions in sorted(by_service.items(), key=lambda item: item[0] or "")
+        ]
+        self.canary = next((canary for canary in self.canaries if canary.node.id == "Canary"), None)
+        aliases = {name: alias for canary in self.canaries for name, alias in canary.aliases.items()}
         if endpoints:
             self.api: Api | None = Api(self, "Api", deployment=deployment, log_key=self.keys.logs)
             # its resources, methods, permissions and authorizer: a nested stack (infra/api.py)
@@ -120,13 +149,19 @@ class RegionalStack(Stack):
                 "ApiRoutes",
                 api=self.api,
                 endpoints=endpoints,
-                functions=self.canary.aliases if self.canary is not None else self.functions,
+                functions=aliases or self.functions,
                 authorizer=authorizer_function,
             )
         else:
             self.api = None
             self.api_routes = None
         ScheduledJobs(self, "Schedules", jobs=[(job, after_migrations(job)) for job in schedules])
+        if restore_validator is not None:
+            # checks each monthly restore test of the Aurora cluster (infra/backups.py); its rule only
+            # where the cluster is backed up (the primary region)
+            validator = after_migrations(restore_validator)
+            validator.add_environment(environment_names()["database_secret_id"], self.data.secret_name)
+            self.data.backups.validate_restores_with(self, validator, self.data.secret)
         self.queues = Queues(
             self,
             "Queues",
@@ -136,6 +171,8 @@ class RegionalStack(Stack):
             topic_rules=topic_rules,
         )
         self.notifications.subscribe(queue_consumers, self.queues.queues)
+        if registry.WALK_PHOTOS_QUEUE in self.queues.queues:  # uploads → the photo check's queue
+            self.photos.notify(self.queues.queues[registry.WALK_PHOTOS_QUEUE], self.keys.queues)
         for queue_name, dead_letters in self.queues.dead_letter_queues.items():
             self.alarms.on_dead_letters(queue_name, dead_letters)
         if self.websocket is not None:
@@ -181,21 +218,45 @@ class RegionalStack(Stack):
             if edge is not None and self.api is not None
             else None
         )
-        # last: the dashboard finds the database wherever it is; a nested stack (infra/observability.py)
+        # last: the dashboard finds the database wherever it is; nested stacks (infra/observability.py)
         self.observability = Observability(
             self,
             "Observability",
             stage=deployment.stage,
             functions=factory.created,
             api_name=self.api.rest_api.rest_api_name if self.api is not None else None,
-            api_access_logs=self.api.access_logs if self.api is not None else None,
             queues=self.queues.queues,
             dead_letter_queues=self.queues.dead_letter_queues,
             topic=self.alarms.topic,
             alarm_name_prefix=self.alarms.alarm_name_prefix,
+            api_access_logs=self.api.access_logs if self.api is not None else None,
         )
-        if self.canary is not None:  # its rollback alarms include the API's 5xx alarm
-            self.canary.add_dependency(self.observability)
+        # the functions' log groups: a stack of their own, so that neither takes two parameters per function
+        self.queries = SavedQueries(
+            self,
+            "Queries",
+            stage=deployment.stage,
+            functions=factory.created,
+            api_access_logs=self.api.access_logs if self.api is not None else None,
+        )
+        # the API watched from outside, every minute, on the name the Route 53 health check probes
+        # (infra/operations/synthetics.py)
+        self.synthetics = (
+            ApiCanary(
+                self,
+                "Synthetics",
+                stage=deployment.stage,
+                base_url=(
+                    f"https://{edge.regional_name(API, self.region)}" if edge is not None else self.api.rest_api.url
+                ),
+                topic=self.alarms.topic,
+                alarm_name_prefix=self.alarms.alarm_name_prefix,
+            )
+            if self.api is not None
+            else None
+        )
+        for canary in self.canaries:  # their rollback alarms include the API's 5xx alarm
+            canary.add_dependency(self.observability)
 
 
 def regional_stacks(app: App) -> list[RegionalStack]:

@@ -23,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--wait", type=float, default=10.0, help="seconds to open the watcher first (default 10)")
     simulate.add_argument("--no-complete", action="store_true", help="leave the walk under way")
     simulate.add_argument("--json", action="store_true", help="also print the demo's ids and tokens as JSON")
+    simulate.add_argument(
+        "--client",
+        choices=("app", "owntracks-http", "owntracks-mqtt", "overland"),
+        default="app",
+        help="the phone: the walker app (default) or a stock tracker app with tracker credentials",
+    )
     watch = commands.add_parser("watch-walk", help="print a walk's live positions and events")
     watch.add_argument("walk_id")
     watch.add_argument("--token", required=True, help="an access token of the booking's owner, walker or an admin")
@@ -49,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         mqtt_url = os.environ.get("MQTT_URL", f"mqtt://127.0.0.1:{ports.mqtt}")
         simulator.simulate(f"http://127.0.0.1:{ports.http}", mqtt_url, ws_url, args.points, args.interval, args.wait,
-                           complete=not args.no_complete, as_json=args.json)  # fmt: skip
+                           complete=not args.no_complete, as_json=args.json, client=args.client)  # fmt: skip
         return 0
     if args.command == "openapi":
         from local.openapi import openapi_text

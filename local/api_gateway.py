@@ -11,17 +11,22 @@ import base64
 import json
 import mimetypes
 import re
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dogwalk import registry
 from dogwalk.edge.api import NO_STORE, PROBLEM_JSON, SECURITY_HEADERS, problem_body
 from local import local_routes, runtime
+
+if TYPE_CHECKING:
+    from local.workers import WorkerPool
 
 STAGE = "v1"
 # API Gateway refuses payloads over 10 MB before any function runs
@@ -44,10 +49,19 @@ class PathPattern:
         self.regex = re.compile(f"^{pattern}$")
 
 
-class Gateway:
-    """What the HTTP server serves: the registered endpoints and the local extras."""
+Invoke = Callable[[registry.Function, dict[str, Any]], Any]
+FUNCTIONS = f"{local_routes.PREFIX}functions"
 
-    def __init__(self, endpoints: tuple[registry.Endpoint, ...] = registry.ENDPOINTS):
+
+class Gateway:
+    """What the HTTP server serves: the registered endpoints and the local extras. Functions run in
+    this process, one invocation at a time (`local.runtime`), or, given a `pool`, each concurrent
+    invocation in a worker of its own (`local.workers`), where a function that fails answers 502 as
+    API Gateway does; `GET /_local/functions` tells which, and how many workers each function has."""
+
+    def __init__(self, endpoints: tuple[registry.Endpoint, ...] = registry.ENDPOINTS, pool: WorkerPool | None = None):
+        self.pool = pool
+        self.invoke: Invoke = pool.invoke if pool is not None else runtime.invoke
         # like API Gateway, a literal segment wins over a parameter: /v1/walkers/search before /v1/walkers/{id}
         self.routes = sorted(
             (PathPattern(endpoint) for endpoint in endpoints), key=lambda r: r.endpoint.path.count("{")
@@ -89,6 +103,10 @@ class Gateway:
             return Reply(200, [("Content-Type", "text/html; charset=utf-8")], DOCS_HTML.encode())
         if method == "GET" and url.path.startswith("/docs/static/"):
             return _static(url.path.removeprefix("/docs/static/"))
+        if method == "GET" and url.path == FUNCTIONS:
+            workers = self.pool.warm() if self.pool is not None else {}
+            answer = {"mode": "workers" if self.pool is not None else "serial", "workers": workers}
+            return Reply(200, [("Content-Type", "application/json"), *NO_STORE.items()], json.dumps(answer).encode())
         if url.path.startswith(local_routes.PREFIX):
             status, content_type, answer = local_routes.answer(method, url.path, url.query, body)
             headers = [("Content-Type", content_type), ("X-Request-Id", request_id), *NO_STORE.items()]
@@ -106,13 +124,22 @@ class Gateway:
             return _gateway_problem(413, "payload_too_large", "The request body is too large.", request_id)
         authorizer: dict[str, Any] | None = None
         if not endpoint.public:
-            authorizer = _authorize(headers, endpoint)
+            authorizer = _authorize(headers, endpoint, self.invoke)
             if authorizer is None:
                 return _gateway_problem(401, "unauthorized", "A valid bearer token is required.", request_id)
         event = rest_event(method, url.path, url.query, headers, body, endpoint, path_parameters, source_ip, request_id)
         if authorizer is not None:
             event["requestContext"]["authorizer"] = authorizer
-        result = runtime.invoke(endpoint, event)
+        if self.pool is None:  # a debugger sees the handler's exception where it is raised
+            return Reply.from_proxy_result(runtime.invoke(endpoint, event))
+        from local.workers import FunctionError, FunctionTimeout
+
+        try:
+            result = self.invoke(endpoint, event)
+        except (FunctionError, FunctionTimeout, EOFError, OSError) as exc:
+            # the function failed: its traceback in its log (here the platform's console), API Gateway's 502
+            print(f"{endpoint.name}: {getattr(exc, 'trace', None) or exc!r}", file=sys.stderr, flush=True)
+            return _gateway_problem(502, "internal_error", "The function failed.", request_id)
         return Reply.from_proxy_result(result)
 
 
@@ -160,7 +187,7 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return None
 
 
-def _authorize(headers: list[tuple[str, str]], endpoint: registry.Endpoint) -> dict[str, Any] | None:
+def _authorize(headers: list[tuple[str, str]], endpoint: registry.Endpoint, invoke: Invoke) -> dict[str, Any] | None:
     """Run the token authorizer as API Gateway would; its context, or None for a 401."""
     token = _header(headers, "Authorization")
     if not token:
@@ -172,7 +199,7 @@ def _authorize(headers: list[tuple[str, str]], endpoint: registry.Endpoint) -> d
     }
     started = time.monotonic()
     try:
-        answer = runtime.invoke(registry.AUTHORIZER, event)
+        answer = invoke(registry.AUTHORIZER, event)
     except Exception:  # the authorizer refuses by raising "Unauthorized", as API Gateway expects
         return None
     statement = answer["policyDocument"]["Statement"][0]
@@ -273,6 +300,11 @@ def serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:  # the functions log as JSON already
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = _Server(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    # the listen backlog: socketserver's 5 resets the sixth of a burst of connections, API Gateway takes them all
+    request_queue_size = 1024

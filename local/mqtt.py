@@ -5,9 +5,10 @@ It enforces what IoT Core's custom authorizer allows in the cloud, by the same c
 its walker, and may publish only to the walks of its in-progress bookings; the walks are read
 again at most every `policy_refresh_s` (a minute), so a walk that starts or ends is picked up
 within it. A refused publish is dropped (amqtt acknowledges it and forwards it to no one) and
-reported on stderr; phones may not subscribe. The platform's own clients (the topic rules of
-`local.bridge`) connect with an internal credential made per process: they may subscribe to
-everything and publish nowhere.
+reported on stderr; phones may not subscribe. A stock OwnTracks app connects with its tracker
+credentials (username and password) and may publish only under `owntracks/<username>/`. The
+platform's own clients (the topic rules of `local.bridge`) connect with an internal credential
+made per process: they may subscribe to everything and publish nowhere.
 
 A broker of your own (`MQTT_URL`) enforces none of this: it is yours to configure, as IoT Core is
 configured in the cloud.
@@ -31,7 +32,7 @@ from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
-from dogwalk.errors import Forbidden, Unauthorized
+from dogwalk.errors import Forbidden, RateLimited, Unauthorized
 from dogwalk.tracking import device_policy
 from local.services import ensure_port_free, serve_on_own_loop
 
@@ -74,6 +75,8 @@ class _Access:
     user_id: str = ""
     walk_ids: frozenset[str] = frozenset()
     checked_at: float = 0.0
+    username: str = ""
+    tracker: str | None = None  # a tracker app's username: it publishes under owntracks/<it>/
 
 
 _ACCESS = "dogwalk_access"  # the attribute of amqtt's Session holding the connection's _Access
@@ -117,18 +120,21 @@ class DeviceAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):
         if not password:
             _report(f"refused the connection of {client!r}: no access token as the password")
             return False
+        username = session.username or ""
         try:
-            grant = await self._off_loop(device_policy.authorize, password)
-        except (Unauthorized, Forbidden) as exc:
+            grant = await self._off_loop(device_policy.authorize_mqtt, username, password, time.time())
+        except (Unauthorized, Forbidden, RateLimited) as exc:
             _report(f"refused the connection of {client!r}: {exc.detail}")
             return False
         except Exception as exc:  # the database or the cache is down: refused, the phone retries
             _report(f"refused the connection of {client!r}: could not check its token ({type(exc).__name__})")
             return False
-        if not device_policy.may_connect(grant.user_id, client):
-            _report(f"refused the connection of {client!r}: a walker's client id is its user id or starts with it")
+        if not device_policy.may_connect_as(grant, client):
+            _report(f"refused the connection of {client!r}: a walker's client id is its user id or starts with it"
+                    " (a tracker's: its username)")  # fmt: skip
             return False
-        setattr(session, _ACCESS, _Access(False, password, grant.user_id, grant.walk_ids, time.monotonic()))
+        access = _Access(False, password, grant.user_id, grant.walk_ids, time.monotonic(), username, grant.tracker)
+        setattr(session, _ACCESS, access)
         return True
 
     async def topic_filtering(
@@ -149,18 +155,22 @@ class DeviceAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):
             return False
         if time.monotonic() - access.checked_at >= self.settings.policy_refresh_s:
             await self._refresh(access, client)
-        if device_policy.may_publish(access.walk_ids, topic):
+        if device_policy.may_publish(access.walk_ids, topic, tracker=access.tracker):
             return True
+        if access.tracker is not None:
+            _report(f"dropped a publish of {client!r} (tracker {access.tracker}) to {topic}: not under its own topic")
+            return False
         _report(f"dropped a publish of {client!r} (walker {access.user_id}) to {topic}: not a walk of theirs under way")
         return False
 
     async def _refresh(self, access: _Access, client: str | None) -> None:
         """The walks under way again, as IoT Core's policy refresh does; an expired token allows none."""
         try:
-            grant = await self._off_loop(device_policy.authorize, access.token)
-        except (Unauthorized, Forbidden) as exc:
+            grant = await self._off_loop(device_policy.authorize_mqtt, access.username, access.token, time.time())
+        except (Unauthorized, Forbidden, RateLimited) as exc:
             _report(f"{client!r} may publish nowhere now: {exc.detail} (reconnect with a new token)")
             access.walk_ids, access.checked_at = frozenset(), time.monotonic()
+            access.tracker = "" if access.tracker is not None else None  # a revoked tracker: no topic of its own
             return
         except Exception as exc:  # keep what was allowed; try again at the next publish
             _report(f"could not refresh what {client!r} may publish ({type(exc).__name__})")

@@ -83,6 +83,12 @@ class Platform:
             os.environ["MQTT_URL"] = broker.start()
             self.started.append(broker)
         self.where["MQTT"] = _redact(os.environ["MQTT_URL"])
+        # the broker POST /v1/walkers/me/tracker names to tracker apps (OwnTracks in MQTT mode)
+        broker_address = os.environ["MQTT_URL"].split("://", 1)[-1].rsplit("@", 1)[-1].split("/", 1)[0]
+        host, _, port = broker_address.rpartition(":")
+        os.environ.setdefault("DOGWALK_TRACKER_MQTT_HOST", host or broker_address)
+        os.environ.setdefault("DOGWALK_TRACKER_MQTT_PORT", port if port.isdigit() else "1883")
+        os.environ.setdefault("DOGWALK_TRACKER_HTTP_URL", f"http://127.0.0.1:{self.ports.http}/v1/trackers/locations")
         if "AWS_ENDPOINT_URL" not in os.environ:
             from moto.server import ThreadedMotoServer
 
@@ -136,10 +142,12 @@ class Platform:
         identity, push applications), before anything reads the settings: the functions learn the topic
         from DOGWALK_EVENTS_TOPIC_ARN and the push applications from DOGWALK_PUSH_*_APPLICATION_ARN."""
         from dogwalk.config import settings
-        from local.queues import QueueRunner, ensure_events_topic
+        from local.queues import QueueRunner, ensure_events_topic, ensure_photo_bucket
         from local.senders import ensure_notification_senders
 
         QueueRunner(stop=self._stop).ensure_queues()
+        # walk photos: uploads to moto's S3 are notified to the photo check's queue, as in the cloud
+        self.where["walk photos (S3)"] = f"{ensure_photo_bucket()}: uploads under walks/ → SQS walk-photos"
         os.environ["DOGWALK_EVENTS_TOPIC_ARN"] = topic = ensure_events_topic()
         self.where["domain events (SNS)"] = f"{topic} → {', '.join(self._event_queues())}"
         # the SES sender and the push applications: set only where nobody named their own
@@ -164,6 +172,10 @@ class Platform:
             _put_signing_keys(keys_file.read_text())
         if self._owns_moto:
             _put_local_payments_secret()
+        from local.home_access_key import ensure_home_access_key
+
+        # moto's key forgets itself on restart: kept beside the data when moto is ours
+        ensure_home_access_key(self.data_dir / "home-access-key.json" if self._owns_moto else None)
         runtime.invoke(registry.MIGRATOR, {"RequestType": "Create"})
         if self._owns_moto:
             keys_file.touch(mode=0o600)
@@ -203,7 +215,19 @@ class Platform:
         from local.services import ensure_port_free
 
         ensure_port_free(self.ports.http, "the HTTP API", "DOGWALK_HTTP_PORT")
-        server = serve(Gateway(), self.ports.http)
+        gateway = Gateway()
+        if os.environ.get("DOGWALK_LOCAL_CONCURRENCY", "workers") == "workers":
+            from local.workers import WorkerPool
+
+            pool = WorkerPool(pycache=str(self.data_dir / "pycache"))
+            self.started.append(pool)
+            gateway = Gateway(pool=pool)
+            self.where["functions"] = (
+                "a warm worker process per concurrent invocation (DOGWALK_LOCAL_CONCURRENCY=serial: one at a time)"
+            )
+        else:
+            self.where["functions"] = "in this process, one invocation at a time (DOGWALK_LOCAL_CONCURRENCY=serial)"
+        server = serve(gateway, self.ports.http)
         base = f"http://127.0.0.1:{self.ports.http}"
         self.where = {"HTTP API": base, "OpenAPI": f"{base}/openapi.json", "Docs": f"{base}/docs", **self.where}
         width = max(len(name) for name in self.where)

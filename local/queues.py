@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import sys
 import threading
@@ -229,3 +230,28 @@ def ensure_events_topic(consumers: tuple[registry.QueueConsumer, ...] = registry
             attributes["FilterPolicy"] = json.dumps({"event_type": list(consumer.events)})
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return str(topic)
+
+
+def ensure_photo_bucket() -> str:
+    """The walk photo bucket and its object-created notification (uploads under `walks/`) to the
+    photo check's queue, as the CDK app makes them (S3 → SQS → the consumer, whose event source
+    mapping `QueueRunner` is); the bucket's name. The queue must exist (`QueueRunner.ensure_queues`)."""
+    from dogwalk.config import settings
+    from dogwalk.tracking.registry import WALK_PHOTOS_QUEUE
+
+    s3, sqs = aws.s3(), aws.client("sqs")
+    bucket = settings().photos_bucket
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        s3.create_bucket(Bucket=bucket)
+    url = sqs.get_queue_url(QueueName=WALK_PHOTOS_QUEUE)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    uploads = {
+        "Id": "walk-photo-uploads",
+        "QueueArn": arn,
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "walks/"}]}},
+    }
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [uploads]}
+    )
+    return str(bucket)

@@ -17,6 +17,8 @@ from typing import Any
 from dogwalk.declarations import Function
 
 _invoke_lock = threading.Lock()
+# the callers the sample events (`events/<name>.json`) carry in their authorizer context
+SAMPLE_CALLERS = {"0b7e6f1c-1111-4c59-9d8e-0a6f3b1c2d4e": "owner", "2ddd9910-9eb2-4517-8950-6236c9002bc5": "walker"}
 
 
 @dataclass

@@ -14,11 +14,13 @@ from pydantic import BaseModel
 from dogwalk.auth import export
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import (
+    Home,
     NotificationOut,
     PaymentMethod,
     PaymentStatus,
     QuoteOut,
     Size,
+    Vaccination,
     WalkerProfileOut,
 )
 from dogwalk.edge.views import UserView
@@ -43,6 +45,9 @@ class ExportedDog(BaseModel):
     birth_date: str | None
     notes: str | None
     vaccinated: bool
+    medical_notes: str | None
+    feeding: str | None
+    vaccinations: list[Vaccination]
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
@@ -130,6 +135,7 @@ class Walk(BaseModel):
     dropped: dict[str, int]
     last_position: Fix | None
     pace_min_per_km: float | None
+    note: str | None = None  # the walker's, given at completion
 
 
 class Payout(BaseModel):
@@ -151,6 +157,28 @@ class Device(BaseModel):
     created_at: datetime
 
 
+class Conversation(BaseModel):
+    id: str
+    owner_id: str
+    walker_id: str
+    last_message_at: datetime | None
+    unread: int
+    created_at: datetime
+    blocked_at: datetime | None
+
+
+class Message(BaseModel):
+    """A message of one of your conversations, yours or the other party's (`erased`: its sender's
+    account was deleted)."""
+
+    id: str
+    conversation_id: str
+    sender_id: str
+    text: str
+    erased: bool
+    sent_at: datetime
+
+
 class Preferences(BaseModel):
     channels: dict[str, list[str]]  # what you chose; event types not named get the defaults
     quiet_hours: dict[str, str] | None
@@ -162,6 +190,7 @@ class Export(BaseModel):
     profile: UserView
     walker_profile: WalkerProfileOut | None
     preferences: Preferences | None
+    home: Home | None
     identities: list[Identity]
     dogs: list[ExportedDog]
     availability: list[Window]
@@ -176,6 +205,8 @@ class Export(BaseModel):
     payouts: list[Payout]
     notifications: list[NotificationOut]
     devices: list[Device]
+    conversations: list[Conversation]
+    messages: list[Message]
     next_cursor: str | None
 
 

@@ -3,7 +3,7 @@
 from pydantic import Field, StrictBool
 
 from dogwalk.edge.api import Route
-from dogwalk.edge.schemas import DogOut, IsoDate, Size, Write
+from dogwalk.edge.schemas import DogOut, Feeding, IsoDate, MedicalNotes, Size, Vaccinations, Write
 from dogwalk.marketplace import dogs
 
 route = Route(__name__)
@@ -16,6 +16,9 @@ class NewDog(Write):
     birth_date: IsoDate | None = None
     notes: str | None = Field(default=None, max_length=2000)
     vaccinated: StrictBool
+    medical_notes: MedicalNotes | None = None
+    feeding: Feeding | None = None
+    vaccinations: Vaccinations = []
 
 
 @route.handle

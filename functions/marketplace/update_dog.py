@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import Field, StrictBool, model_validator
 
 from dogwalk.edge.api import Route
-from dogwalk.edge.schemas import DogOut, IsoDate, Size, Write
+from dogwalk.edge.schemas import DogOut, Feeding, IsoDate, MedicalNotes, Size, Vaccinations, Write
 from dogwalk.marketplace import dogs
 
 route = Route(__name__)
@@ -18,10 +18,14 @@ class DogChanges(Write):
     birth_date: IsoDate | None = None
     notes: str | None = Field(default=None, max_length=2000)
     vaccinated: StrictBool | None = None
+    medical_notes: MedicalNotes | None = None
+    feeding: Feeding | None = None
+    # [] clears the list; null is refused like the other required fields
+    vaccinations: Vaccinations | None = None
 
     @model_validator(mode="after")
     def required_fields_stay_set(self) -> "DogChanges":
-        for name in ("name", "size", "vaccinated"):
+        for name in ("name", "size", "vaccinated", "vaccinations"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self

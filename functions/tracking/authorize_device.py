@@ -1,7 +1,9 @@
 """AWS IoT Core's custom authorizer: a walker's phone connects over MQTT with its access token as the
 password (or, over WebSockets or HTTPS, as an `Authorization: Bearer` header); the answer is an IoT
 policy that lets it connect as its walker and publish only to the walks of its in-progress bookings
-(see dogwalk.tracking.device_policy). Anything else is `{"isAuthenticated": false}`. The token is never logged.
+(see dogwalk.tracking.device_policy). A stock OwnTracks app connects with its tracker credentials
+(MQTT username and password) and may publish only under `owntracks/<username>/`. Anything else is
+`{"isAuthenticated": false}`. The token and the password are never logged.
 """
 
 import base64
@@ -13,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from dogwalk.adapters.observability import instrument, logger, metrics
-from dogwalk.errors import Forbidden, Unauthorized
+from dogwalk.errors import Forbidden, RateLimited, Unauthorized
 from dogwalk.tracking import device_policy
 
 
@@ -58,15 +60,16 @@ class DeviceAuthorizerEvent(_Part):
 
 def authorize_device(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = DeviceAuthorizerEvent.model_validate(event)
-    client_id = request.protocolData.mqtt.clientId if request.protocolData.mqtt else None
+    mqtt = request.protocolData.mqtt
+    client_id = mqtt.clientId if mqtt else None
     try:
-        grant = device_policy.authorize(request.token())
-    except (Unauthorized, Forbidden) as exc:
+        grant = device_policy.authorize_mqtt(mqtt.username if mqtt else None, request.token(), time.time())
+    except (Unauthorized, Forbidden, RateLimited) as exc:
         logger.info("device refused", extra={"reason": exc.detail, "client_id": client_id})
         metrics.add_metric(name="DevicesRefused", unit="Count", value=1)
         return {"isAuthenticated": False}
     logger.info("device authorized", extra={"user_id": grant.user_id, "client_id": client_id,
-                                            "walks": sorted(grant.walk_ids)})  # fmt: skip
+                                            "walks": sorted(grant.walk_ids), "tracker": grant.tracker})  # fmt: skip
     account = device_policy.Account.of_function(context.invoked_function_arn)
     return device_policy.authorizer_answer(grant, client_id, account, time.time())
 

@@ -23,6 +23,7 @@ class EventCounts(BaseModel):
     pee: int
     poo: int
     water: int
+    food: int
     photo: int
     note: int
 
@@ -40,6 +41,7 @@ class WalkSummary(BaseModel):
     dropped: dict[str, int]
     last_position: LastPosition | None
     pace_min_per_km: float | None
+    note: str | None  # the walker's, given when completing the walk
 
 
 @route.handle

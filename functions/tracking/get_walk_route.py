@@ -31,9 +31,10 @@ class RouteProperties(BaseModel):
 
 
 class EventProperties(BaseModel):
-    type: Literal["pee", "poo", "water", "photo", "note"]
+    type: Literal["pee", "poo", "water", "food", "photo", "note"]
     tst: int
     note: str | None
+    photo_id: str | None = None  # a photo event's photo (`GET /v1/walks/{walk_id}/photos`)
 
 
 class RouteFeature(BaseModel):

@@ -191,7 +191,7 @@ class Notifications(Construct):
         for arn in endpoints:
             acknowledge(
                 role_of(function),
-                f"IAM5[Resource::{finding_text(self, arn)}]",
+                f"IAM5[Resource::{finding_text(self, arn, role_of(function))}]",
                 "SNS makes a device's endpoint (its id) when the device registers; "
                 "the grant is limited to the endpoints of this platform application",
             )

@@ -55,8 +55,10 @@ class DeviceAuthentication(Construct):
             # no DomainName: an AWS-managed domain (…iot.{region}.amazonaws.com), no certificate to manage
             domain_configuration_name=iot_name("dogwalk", stage, "devices"),
             service_type="DATA",
-            # MQTT over TLS (port 8883, or 443) with our authorizer only: no X.509 or SigV4 clients here,
-            # and phones need no ALPN extension or authorizer name in the username
+            # MQTT over TLS with our authorizer only (no X.509 or SigV4 clients here): phones connect on
+            # port 443 with the TLS ALPN protocol `mqtt`, as AWS documents custom authentication (8883 is
+            # documented for X.509 client certificates only); the authorizer is this domain's default, so
+            # no authorizer name goes in the username
             authentication_type="CUSTOM_AUTH",
             application_protocol="SECURE_MQTT",
             authorizer_config=iot.CfnDomainConfiguration.AuthorizerConfigProperty(

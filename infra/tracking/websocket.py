@@ -120,7 +120,7 @@ class LiveUpdates(Construct):
         for arn in arns:
             acknowledge(
                 role_of(function),
-                f"IAM5[Resource::{finding_text(self, arn)}]",
+                f"IAM5[Resource::{finding_text(self, arn, role_of(function))}]",
                 "connection ids are made by API Gateway at run time; the grant is limited to this API's stage",
             )
 

@@ -8,6 +8,8 @@ walker publishing to this walk, a stranger subscribing."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 import math
 import subprocess
@@ -15,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
@@ -22,6 +25,8 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+import requests
+from PIL import Image
 from websockets.sync.client import connect
 
 from local.simulator import loop_track, phone_messages
@@ -142,7 +147,7 @@ def test_the_route_and_summary_match_the_track_computed_by_hand(platform: Runnin
     assert summary["points"] == len(kept) == POINTS - 2 and stored_first_tst == kept[0]["tst"]
     assert abs(summary["distance_m"] - expected) <= 0.005 * expected
     assert summary["dropped"] == {"duplicate": 2, "inaccurate": 2}
-    assert {k: v for k, v in summary["events"].items() if v} == {"pee": 1, "poo": 1, "water": 1}
+    assert {k: v for k, v in summary["events"].items() if v} == {"pee": 1, "poo": 1, "water": 1, "photo": 1}
 
 
 def _first_tst(platform: RunningPlatform, walk_id: str) -> int:
@@ -159,7 +164,68 @@ def test_the_watching_owner_saw_the_walk_move_forward(simulated) -> None:
     assert simulated["received"][0] == {"type": "subscribed", "walk_id": simulated["demo"]["walk_id"]}
     assert len(positions) >= POINTS - 2 - 8  # all but the batch buffered offline, which fills in the route
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
-    assert {m["event"] for m in simulated["received"] if m["type"] == "event"} == {"pee", "poo", "water"}
+    assert {m["event"] for m in simulated["received"] if m["type"] == "event"} == {"pee", "poo", "water", "photo"}
+
+
+def test_the_simulators_photo_is_ready_without_its_gps_and_shows_on_the_report_card(
+    platform: RunningPlatform, simulated
+) -> None:
+    """Its upload went as a multipart POST to moto's S3 over HTTP, the bucket's notification through SQS."""
+    demo = simulated["demo"]
+    [photo] = http("GET", f"{platform.base}/v1/walks/{demo['walk_id']}/photos", token=demo["owner_token"]).json()[
+        "items"
+    ]
+    assert photo["status"] == "ready"
+    image = requests.get(photo["url"], timeout=10)
+    assert image.status_code == 200 and image.content.startswith(b"\xff\xd8\xff")
+    with Image.open(io.BytesIO(image.content)) as opened:
+        assert dict(opened.getexif()) == {} and "exif" not in opened.info and opened.size == (1200, 900)
+    thumbnail = requests.get(photo["thumbnail_url"], timeout=10).content
+    card = http("GET", f"{platform.base}/v1/walks/{demo['walk_id']}/report.svg", token=demo["owner_token"])
+    [embedded] = ET.fromstring(card.body).iter("{http://www.w3.org/2000/svg}image")  # noqa: S314 - our own output
+    assert embedded.get("href") == "data:image/jpeg;base64," + base64.b64encode(thumbnail).decode()
+
+
+@pytest.mark.parametrize(
+    ("declared", "data"),
+    [("image/png", "jpeg"), ("image/jpeg", "text")],
+    ids=["jpeg-declared-as-png", "text-file"],
+)
+def test_a_file_that_is_not_its_declared_image_type_is_rejected(
+    platform: RunningPlatform, simulated, declared: str, data: str
+) -> None:
+    from local.simulator import demo_photo
+
+    demo = simulated["demo"]
+    body = demo_photo(40.78, -73.96) if data == "jpeg" else b"Biscuit was a very good dog today.\n"
+    path = f"{platform.base}/v1/walks/{demo['walk_id']}/photos"
+    granted = http("POST", path, {"content_type": declared, "size_bytes": len(body)}, token=demo["walker_token"])
+    assert granted.status == 201, granted.body
+    post = granted.json()["upload"]
+    sent = requests.post(post["url"], data=post["fields"], files={"file": ("upload", body, declared)}, timeout=10)
+    assert sent.status_code == 204, sent.text
+
+    def decided() -> bool:
+        items = http("GET", path, token=demo["owner_token"]).json()["items"]
+        return next(p["status"] for p in items if p["id"] == granted.json()["id"]) != "pending"
+
+    wait_until(decided, 30, "the photo check")
+    items = http("GET", path, token=demo["owner_token"]).json()["items"]
+    assert [p["status"] for p in items if p["id"] == granted.json()["id"]] == ["rejected"]
+
+
+def test_strangers_get_404_on_the_photos_and_the_gpx(platform: RunningPlatform, simulated) -> None:
+    demo = simulated["demo"]
+    _, stranger = seeded(platform, "walker")
+    _, other_owner = seeded(platform, "owner")
+    path = f"{platform.base}/v1/walks/{demo['walk_id']}"
+    body = {"content_type": "image/jpeg", "size_bytes": 100}
+    assert http("POST", f"{path}/photos", body, token=stranger).status == 404
+    for token in (stranger, other_owner):
+        assert http("GET", f"{path}/photos", token=token).status == 404
+        assert http("GET", f"{path}/route.gpx", token=token).status == 404
+    gpx = http("GET", f"{path}/route.gpx", token=demo["owner_token"])
+    assert gpx.status == 200 and gpx.headers["content-type"].startswith("application/gpx+xml")
 
 
 def test_a_redelivered_batch_and_a_poisoned_message_change_nothing_else(platform: RunningPlatform, simulated) -> None:

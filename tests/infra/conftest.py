@@ -26,16 +26,22 @@ from extra_declarations import (
     EXTRA_SCHEDULE,
     EXTRA_TOPIC_RULE,
     EXTRAS_STACK,
+    SCALE_ENDPOINTS,
+    SCALE_NESTED_SERVICES,
+    SCALE_SCHEDULES,
+    SCALE_SERVICE,
+    SCALE_STACK,
     unbundled_app,
 )
-from nested_stacks import API_ROUTES, Nested, nested
+from nested_stacks import API_ROUTES, Nested, nested, with_service_functions
 from stack_template import StackTemplate, Synthesized
 
 from dogwalk import registry
 from infra.compliance import add_checks
 from infra.deployment import Deployment
 from infra.failover import global_stack
-from infra.stack import RegionalStack, regional_stacks
+from infra.pipeline import deploy_role_stack
+from infra.stack import NESTED_SERVICES, RegionalStack, regional_stacks
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +50,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     app = unbundled_app(outdir=str(outdir))
     primary, secondary = regional_stacks(app)
     global_stack(app, [primary, secondary])
+    deploy_role_stack(app)
     deployment = Deployment.from_context(app.node)
     RegionalStack(
         app,
@@ -57,7 +64,20 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         # no live view and no IoT endpoint: the stack stays about the kinds above
         websocket_routes=(),
         device_authorizer=None,
+        restore_validator=None,
         env=Environment(region=deployment.primary_region),
+    )
+    # the registry and 40 more functions, of a nested service: test_stack_limits.py holds it to the limits
+    RegionalStack(
+        app,
+        SCALE_STACK,
+        deployment=deployment,
+        endpoints=(*registry.ENDPOINTS, *SCALE_ENDPOINTS),
+        schedules=(*registry.SCHEDULES, *SCALE_SCHEDULES),
+        # as proposed for the app: the new services' functions nested too (infra/stack.py NESTED_SERVICES)
+        nested_services={*NESTED_SERVICES, *SCALE_NESTED_SERVICES, SCALE_SERVICE},
+        # no custom domains: the global stack's drill reads the app's own regional edges
+        env=Environment(region=deployment.secondary_region),
     )
     # the synth fails if cdk-nag finds anything no construct acknowledges
     add_checks(app)
@@ -71,25 +91,41 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def regional(synthesized: Synthesized) -> list[StackTemplate]:
-    """The templates of the stacks the app deploys (primary and secondary region)."""
-    return [synthesized.templates[synthesized.primary], synthesized.templates[synthesized.secondary]]
+def with_functions(synthesized: Synthesized) -> dict[str, StackTemplate]:
+    """Each regional stack's template with its nested services' function stacks inlined (nested_stacks.py).
+
+    What the tests of functions read: every registry function is in it, whichever template CDK put
+    it in (infra/stack.py NESTED_SERVICES). `synthesized.templates` keeps the templates as they are.
+    """
+    return {
+        name: with_service_functions(synthesized, name)
+        for name in (synthesized.primary, synthesized.secondary, EXTRAS_STACK)
+    }
 
 
 @pytest.fixture(scope="session")
-def primary(synthesized: Synthesized) -> StackTemplate:
-    return synthesized.templates[synthesized.primary]
+def regional(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[StackTemplate]:
+    """The stacks the app deploys (primary and secondary region), their service function stacks inlined."""
+    return [with_functions[synthesized.primary], with_functions[synthesized.secondary]]
 
 
 @pytest.fixture(scope="session")
-def extras(synthesized: Synthesized) -> StackTemplate:
-    return synthesized.templates[EXTRAS_STACK]
+def primary(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> StackTemplate:
+    return with_functions[synthesized.primary]
 
 
 @pytest.fixture(scope="session")
-def routes(synthesized: Synthesized) -> list[Nested]:
+def extras(with_functions: dict[str, StackTemplate]) -> StackTemplate:
+    return with_functions[EXTRAS_STACK]
+
+
+@pytest.fixture(scope="session")
+def routes(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[Nested]:
     """The REST API's routes (resources, methods, permissions, authorizer) of the primary and the secondary stack."""
-    return [nested(synthesized, name, API_ROUTES) for name in (synthesized.primary, synthesized.secondary)]
+    return [
+        nested(synthesized, name, API_ROUTES, parent=with_functions[name])
+        for name in (synthesized.primary, synthesized.secondary)
+    ]
 
 
 @pytest.fixture(scope="session")

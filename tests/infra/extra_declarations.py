@@ -52,3 +52,35 @@ def unbundled_app(**kwargs: Any) -> App:
     an app that is never synthesized needs this context.
     """
     return App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, **kwargs)
+
+
+# the stack that proves the app's limits hold with room to grow: the registry's functions plus
+# SCALE_EXTRAS more, of a service whose functions are nested (infra/functions.py: ServiceFunctions)
+SCALE_STACK = "DogWalk-test-scale"
+SCALE_SERVICE = "scale"
+SCALE_EXTRAS = 40
+# the registry's services whose functions the scale stack nests as well (not yet the app's own choice)
+SCALE_NESTED_SERVICES = frozenset({"messages", "care"})
+
+
+def _scale_endpoint(index: int) -> registry.Endpoint:
+    method = ("GET", "POST", "PUT", "DELETE")[index % 4]
+    uses = {registry.DATABASE} | ({registry.CACHE} if index % 3 == 0 else set())
+    return registry.Endpoint(
+        name=f"scale_endpoint_{index:02d}",
+        service=SCALE_SERVICE,
+        method=method,
+        path=f"/v1/scale/items{index:02d}",
+        roles=registry.OWNER if index % 2 else registry.WALKER,
+        uses=frozenset(uses),
+    )
+
+
+# mostly endpoints (each costs the API's routes and the canary stack too), a few schedules
+SCALE_ENDPOINTS = tuple(_scale_endpoint(index) for index in range(SCALE_EXTRAS - 4))
+SCALE_SCHEDULES = tuple(
+    registry.Schedule(
+        name=f"scale_job_{index}", service=SCALE_SERVICE, every_s=3600, uses=frozenset({registry.DATABASE})
+    )
+    for index in range(4)
+)

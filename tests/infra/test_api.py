@@ -16,7 +16,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from cfnlint.api import ManualArgs, lint_file
 from extra_declarations import EXTRAS_STACK
-from nested_stacks import API_ROUTES, Nested, nested
+from nested_stacks import API_ROUTES, Nested, canary_stacks, nested
 from stack_template import StackTemplate, Synthesized, referenced_ids
 
 from dogwalk import registry
@@ -86,17 +86,19 @@ def test_the_regional_stack_answers_only_its_root_itself_with_a_404(regional: li
 
 
 def test_each_method_proxies_to_its_own_function(primary_routes: Nested, synthesized: Synthesized) -> None:
-    # through the function's `live` alias, in the canary nested stack (test_deployments.py)
-    canary = nested(synthesized, synthesized.primary, "Canary")
+    # through the function's `live` alias, in a canary nested stack (`Canary`, or `Canary<Service>` for the
+    # endpoints of a nested service: test_deployments.py)
+    canaries = canary_stacks(synthesized, synthesized.primary, parent=primary_routes.parent)
     functions = primary_routes.parent.python_functions()
     methods = primary_routes.template.api_methods()
     for endpoint in registry.ENDPOINTS:
         integration = methods[(endpoint.method, endpoint.path)]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         assert integration["IntegrationHttpMethod"] == "POST"
-        [alias] = canary.output_target(primary_routes.parameter_values(integration["Uri"]))
+        uri = primary_routes.parameter_values(integration["Uri"])
+        [(canary, alias)] = [(canary, alias) for canary in canaries for alias in canary.output_target(uri)]
         targets = canary.parameter_source(canary.template.properties(alias)["FunctionName"])
-        assert targets == {functions[endpoint.name]}
+        assert targets == {functions[endpoint.name]}, endpoint.name
 
 
 def test_each_invoke_permission_is_scoped_to_its_method_on_the_stage(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 from extra_declarations import EXTRAS_STACK
+from nested_stacks import service_function_stacks
 from stack_template import Synthesized
 
 pytestmark = pytest.mark.infra
@@ -22,12 +23,17 @@ def findings(synthesized: Synthesized) -> dict[str, list[tuple[str, str]]]:
         synthesized.secondary: synthesized.deployment.secondary_region,
         EXTRAS_STACK: synthesized.deployment.primary_region,
     }
+    # and the nested services' function stacks (infra/functions.py ServiceFunctions), each in its region
+    files = {stack: (synthesized.template_file(stack), region) for stack, region in stacks.items()}
+    for stack, region in stacks.items():
+        for service in service_function_stacks(synthesized, stack):
+            files[service.path.name] = (service.path, region)
     return {
-        stack: [
+        name: [
             (match.rule.id, f"{match.rule.id} {match.message} ({match.path_string})")
-            for match in lint_file(synthesized.template_file(stack), config=ManualArgs(regions=[region]))
+            for match in lint_file(path, config=ManualArgs(regions=[region]))
         ]
-        for stack, region in stacks.items()
+        for name, (path, region) in files.items()
     }
 
 

@@ -36,6 +36,7 @@ def declarations() -> dict[str, registry.Function]:
         *registry.ENDPOINTS,
         registry.AUTHORIZER,
         registry.MIGRATOR,
+        registry.RESTORE_VALIDATOR,
         *registry.SCHEDULES,
         *registry.QUEUE_CONSUMERS,
         *registry.WEBSOCKET_ROUTES,

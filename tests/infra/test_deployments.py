@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
-from nested_stacks import Nested, nested
+from nested_stacks import Nested, canary_stacks, nested
 from stack_template import StackTemplate, Synthesized, referenced_ids
 
 from dogwalk import registry
 from infra.canary import ALIAS_NAME, configuration_fingerprint
+from infra.functions import pascal_case
 from infra.operations.migrations import RESOURCE_TYPE
+from infra.stack import NESTED_SERVICES
 
 pytestmark = pytest.mark.infra
 
@@ -21,8 +23,23 @@ CANARY_CONFIG = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
 
 
 @pytest.fixture(scope="module")
-def canaries(synthesized: Synthesized) -> list[Nested]:
-    return [nested(synthesized, name, "Canary") for name in (synthesized.primary, synthesized.secondary)]
+def canaries(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[list[Nested]]:
+    """Per region, its canary stacks (`Canary`, and `Canary<Service>` per nested service), seen from the
+    regional template with the nested services' functions inlined (conftest.py `with_functions`)."""
+    return [
+        canary_stacks(synthesized, name, parent=with_functions[name])
+        for name in (synthesized.primary, synthesized.secondary)
+    ]
+
+
+def region_aliases(stacks: list[Nested]) -> dict[str, tuple[Nested, str, dict[str, Any]]]:
+    """Every alias of the region's canary stacks: function logical id → (its stack, alias id, alias properties)."""
+    found: dict[str, tuple[Nested, str, dict[str, Any]]] = {}
+    for stack in stacks:
+        for function_id, (alias_id, alias) in aliases_by_function(stack).items():
+            assert function_id not in found, function_id
+            found[function_id] = (stack, alias_id, alias)
+    return found
 
 
 def aliases_by_function(stack: Nested) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -35,12 +52,17 @@ def aliases_by_function(stack: Nested) -> dict[str, tuple[str, dict[str, Any]]]:
     return found
 
 
-def test_every_endpoint_function_has_a_live_alias_on_a_version_of_itself(canaries: list[Nested]) -> None:
-    for stack in canaries:
-        functions = stack.parent.python_functions()
-        aliases = aliases_by_function(stack)
+def test_every_endpoint_function_has_a_live_alias_on_a_version_of_itself(canaries: list[list[Nested]]) -> None:
+    for stacks in canaries:
+        # the nested services' canaries are found too
+        assert {stack.resource_id.partition("NestedStack")[0] for stack in stacks} == {
+            "Canary",
+            *(f"Canary{pascal_case(service)}" for service in NESTED_SERVICES),
+        }
+        functions = stacks[0].parent.python_functions()
+        aliases = region_aliases(stacks)
         assert set(aliases) == {functions[endpoint.name] for endpoint in registry.ENDPOINTS}
-        for function_id, (_, alias) in aliases.items():
+        for function_id, (stack, _, alias) in aliases.items():
             assert alias["Name"] == ALIAS_NAME
             [version_id] = referenced_ids(alias["FunctionVersion"])
             version = stack.template.properties(version_id)
@@ -50,13 +72,15 @@ def test_every_endpoint_function_has_a_live_alias_on_a_version_of_itself(canarie
 
 
 def test_each_alias_is_shifted_by_a_canary_that_rolls_back_on_alarms(
-    canaries: list[Nested], synthesized: Synthesized
+    canaries: list[list[Nested]], synthesized: Synthesized
 ) -> None:
     stage = synthesized.deployment.stage
-    for stack in canaries:
-        groups = stack.template.of_type("AWS::CodeDeploy::DeploymentGroup")
-        assert len(groups) == len(registry.ENDPOINTS)
-        for function_id, (alias_id, _) in aliases_by_function(stack).items():
+    for stacks in canaries:
+        assert sum(len(stack.template.of_type("AWS::CodeDeploy::DeploymentGroup")) for stack in stacks) == len(
+            registry.ENDPOINTS
+        )
+        for function_id, (stack, alias_id, _) in region_aliases(stacks).items():
+            groups = stack.template.of_type("AWS::CodeDeploy::DeploymentGroup")
             update = stack.template.resources[alias_id]["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
             [group_id] = referenced_ids(update["DeploymentGroupName"])
             group = groups[group_id]["Properties"]
@@ -81,18 +105,17 @@ def test_each_alias_is_shifted_by_a_canary_that_rolls_back_on_alarms(
 
 
 def test_the_api_5xx_alarm_exists_before_the_deployment_groups(
-    canaries: list[Nested], synthesized: Synthesized
+    canaries: list[list[Nested]], synthesized: Synthesized
 ) -> None:
-    for stack in canaries:
-        observability = nested(
-            synthesized, next(n for n, t in synthesized.templates.items() if t is stack.parent), "Observability"
-        )
-        assert observability.resource_id in stack.parent.resources[stack.resource_id]["DependsOn"]
+    for stack_name, stacks in zip((synthesized.primary, synthesized.secondary), canaries, strict=True):
+        observability = nested(synthesized, stack_name, "Observability")
         names = {
             alarm["Properties"]["AlarmName"]
             for alarm in observability.template.of_type("AWS::CloudWatch::Alarm").values()
         }
         assert f"dogwalk-{synthesized.deployment.stage}-api-5xx-rate" in names
+        for stack in stacks:
+            assert observability.resource_id in stack.parent.resources[stack.resource_id]["DependsOn"]
 
 
 def alias_of_value(canary: Nested, routes: Nested, value: Any) -> set[str]:
@@ -105,12 +128,12 @@ def function_of_value(routes: Nested, value: Any) -> set[str]:
     return referenced_ids(value) & set(routes.parent.resources) | routes.parameter_source(value)
 
 
-def test_api_methods_invoke_the_live_aliases(canaries: list[Nested], routes: list[Nested]) -> None:
-    # the methods and their permissions are in the routes' nested stack, the aliases in the canary's
-    for stack, api in zip(canaries, routes, strict=True):
-        template = stack.parent
-        alias_of = {alias_id: function_id for function_id, (alias_id, _) in aliases_by_function(stack).items()}
+def test_api_methods_invoke_the_live_aliases(canaries: list[list[Nested]], routes: list[Nested]) -> None:
+    # the methods and their permissions are in the routes' nested stack, the aliases in the canaries'
+    for stacks, api in zip(canaries, routes, strict=True):
+        template = api.parent
         functions = template.python_functions()
+        aliases = region_aliases(stacks)
         methods = api.template.api_methods()
         permissions = [
             permission["Properties"]
@@ -119,8 +142,8 @@ def test_api_methods_invoke_the_live_aliases(canaries: list[Nested], routes: lis
         ]
         for endpoint in registry.ENDPOINTS:
             uri = methods[(endpoint.method, endpoint.path)]["Integration"]["Uri"]
-            [alias_id] = alias_of_value(stack, api, uri)
-            assert alias_of[alias_id] == functions[endpoint.name], endpoint.name
+            stack, alias_id, _ = aliases[functions[endpoint.name]]
+            assert alias_of_value(stack, api, uri) == {alias_id}, endpoint.name
             # API Gateway may invoke the alias (and not the unqualified function)
             granted = [
                 permission
@@ -137,10 +160,11 @@ def test_api_methods_invoke_the_live_aliases(canaries: list[Nested], routes: lis
             ], endpoint.name
 
 
-def test_versions_are_published_only_after_the_migrations(canaries: list[Nested]) -> None:
+def test_versions_are_published_only_after_the_migrations(canaries: list[list[Nested]]) -> None:
     """The canary stack reads every endpoint function's name: CloudFormation updates it (publishes versions and
-    shifts the aliases) only after those functions, and each function waits for the migrations custom resource."""
-    for stack in canaries:
+    shifts the aliases) only after those functions, and each function waits for the migrations custom resource
+    (a nested service's functions through their stack's dependency: nested_stacks.with_service_functions)."""
+    for stack in (stack for stacks in canaries for stack in stacks):
         migrations_id, _ = stack.parent.only(RESOURCE_TYPE)
         sources = stack.parameter_source(stack.template.resources)
         functions = set(stack.parent.python_functions().values())

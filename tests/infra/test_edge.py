@@ -1,4 +1,4 @@
-"""Each regional stack's edge (nested stack): DNS-validated certificates, TLS 1.2 custom domains, WAF."""
+"""Each regional stack's edge (nested stack): DNS-validated certificates, TLS 1.3 REST domains, WAF."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_certificates_are_dns_validated_in_the_zone(edges: dict[str, Edge], sett
         }
 
 
-def test_rest_custom_domains_are_regional_tls_1_2_and_map_the_stage(
+def test_rest_custom_domains_are_regional_tls_1_3_and_map_the_stage(
     edges: dict[str, Edge], settings: EdgeSettings
 ) -> None:
     for region, edge in edges.items():
@@ -76,7 +76,8 @@ def test_rest_custom_domains_are_regional_tls_1_2_and_map_the_stage(
         }
         for domain in domains.values():
             properties = domain["Properties"]
-            assert properties["SecurityPolicy"] == "TLS_1_2"
+            assert properties["SecurityPolicy"] == "SecurityPolicy_TLS13_1_3_2025_09"
+            assert properties["EndpointAccessMode"] == "STRICT"
             assert properties["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
             assert "RegionalCertificateArn" in properties
         mappings = edge.template.of_type("AWS::ApiGateway::BasePathMapping").values()

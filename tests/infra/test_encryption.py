@@ -96,9 +96,11 @@ def test_every_log_group_has_a_key_nested_stacks_included(synthesized: Synthesiz
                         assert template.properties(referenced)["EnableKeyRotation"] is True
 
 
-def test_the_regional_log_groups_use_the_logs_key(synthesized: Synthesized) -> None:
+def test_the_regional_log_groups_use_the_logs_key(
+    synthesized: Synthesized, with_functions: dict[str, StackTemplate]
+) -> None:
     for stack_name in all_stacks(synthesized):
-        template = synthesized.templates[stack_name]
+        template = with_functions[stack_name]  # the nested services' functions too
         logs_key = key_id(template, "Logs")
         for logical_id, log_group in template.of_type("AWS::Logs::LogGroup").items():
             assert referenced_ids(log_group["Properties"]["KmsKeyId"]) == {logs_key}, logical_id
@@ -167,9 +169,11 @@ def test_the_iot_rule_role_may_send_with_the_queues_key(regional: list[StackTemp
             assert actions == {"kms:GenerateDataKey", "kms:Decrypt"}
 
 
-def test_queue_consumers_may_decrypt_with_the_queues_key(synthesized: Synthesized) -> None:
+def test_queue_consumers_may_decrypt_with_the_queues_key(
+    synthesized: Synthesized, with_functions: dict[str, StackTemplate]
+) -> None:
     for stack_name in all_stacks(synthesized):
-        template = synthesized.templates[stack_name]
+        template = with_functions[stack_name]  # the nested services' functions too
         queues_key = key_id(template, "Queues")
         consumers = {
             mapping["Properties"]["FunctionName"]["Ref"]
@@ -181,9 +185,11 @@ def test_queue_consumers_may_decrypt_with_the_queues_key(synthesized: Synthesize
             assert set().union(*(_actions(statement) for statement in grants)) == {"kms:Decrypt"}, function_id
 
 
-def test_exactly_the_functions_that_read_secrets_may_decrypt_with_the_secrets_key(synthesized: Synthesized) -> None:
+def test_exactly_the_functions_that_read_secrets_may_decrypt_with_the_secrets_key(
+    synthesized: Synthesized, with_functions: dict[str, StackTemplate]
+) -> None:
     for stack_name in all_stacks(synthesized):
-        template = synthesized.templates[stack_name]
+        template = with_functions[stack_name]  # the nested services' functions too
         secrets_key = key_id(template, "Secrets")
         functions = template.python_functions()
         known = declarations(synthesized, stack_name)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from nested_stacks import NESTED, Nested, all_nested, nested
+from nested_stacks import NESTED, Nested, all_nested, canary_stacks, nested
 from stack_template import LAMBDA, StackTemplate, Synthesized, referenced_ids
 
 from dogwalk import registry
@@ -39,8 +39,20 @@ WIDGETS = (
 
 
 @pytest.fixture(scope="module")
-def observability(synthesized: Synthesized) -> list[Nested]:
-    return [nested(synthesized, name, "Observability") for name in (synthesized.primary, synthesized.secondary)]
+def observability(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[Nested]:
+    """Per region; its parent is the regional template with the nested services' functions inlined."""
+    return [
+        nested(synthesized, name, "Observability", parent=with_functions[name])
+        for name in (synthesized.primary, synthesized.secondary)
+    ]
+
+
+@pytest.fixture(scope="module")
+def saved_queries(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[Nested]:
+    return [
+        nested(synthesized, name, "Queries", parent=with_functions[name])
+        for name in (synthesized.primary, synthesized.secondary)
+    ]
 
 
 def ops_topic(template: StackTemplate, stage: str) -> str:
@@ -105,8 +117,7 @@ def test_dashboard_plots_every_function_and_dead_letter_queue(observability: lis
 def test_dashboard_shows_database_connections_when_the_region_has_a_database(
     observability: list[Nested], synthesized: Synthesized
 ) -> None:
-    for stack in observability:
-        stack_name = next(name for name, template in synthesized.templates.items() if template is stack.parent)
+    for stack, stack_name in zip(observability, (synthesized.primary, synthesized.secondary), strict=True):
         has_database = any(
             template.of_type("AWS::RDS::DBCluster") or template.of_type("AWS::RDS::DBProxy")
             for template in [stack.parent, *all_nested(synthesized, stack_name).values()]
@@ -224,9 +235,9 @@ def function_log_groups(template: StackTemplate) -> dict[str, str]:
     }
 
 
-def test_saved_queries_answer_the_common_questions(observability: list[Nested], synthesized: Synthesized) -> None:
+def test_saved_queries_answer_the_common_questions(saved_queries: list[Nested], synthesized: Synthesized) -> None:
     stage = synthesized.deployment.stage
-    for stack in observability:
+    for stack in saved_queries:
         names = set(queries(stack))
         for question in ("errors-by-function", "slowest-requests", "request-by-id"):
             for klass in ("reads", "writes", "payments"):
@@ -237,9 +248,9 @@ def test_saved_queries_answer_the_common_questions(observability: list[Nested], 
         assert PAYMENT_DECLINED in queries(stack)[f"dogwalk-{stage}/payment-failures/all"]["QueryString"]
 
 
-def test_saved_queries_read_real_log_groups(observability: list[Nested], synthesized: Synthesized) -> None:
+def test_saved_queries_read_real_log_groups(saved_queries: list[Nested], synthesized: Synthesized) -> None:
     stage = synthesized.deployment.stage
-    for stack in observability:
+    for stack in saved_queries:
         log_groups = function_log_groups(stack.parent)
         access_logs = {
             logical_id
@@ -302,8 +313,10 @@ def test_observability_and_canary_templates_pass_cfn_lint(synthesized: Synthesiz
     regions[synthesized.secondary] = synthesized.deployment.secondary_region
     findings = []
     for stack_name, region in regions.items():
-        for construct_id in ("Observability", "Canary"):
-            [path] = synthesized.outdir.glob(f"{stack_name.replace('-', '')}{construct_id}*.nested.template.json")
+        stacks = [nested(synthesized, stack_name, "Observability"), nested(synthesized, stack_name, "Queries")]
+        # `Canary`, and `Canary<Service>` per nested service (infra/stack.py NESTED_SERVICES)
+        stacks += canary_stacks(synthesized, stack_name)
+        for path in (stack.path for stack in stacks):
             findings += [
                 f"{path.name}: {match.rule.id} {match.message}"
                 for match in lint_file(path, config=ManualArgs(regions=[region]))
@@ -315,5 +328,6 @@ def test_nested_stacks_are_nested_in_the_regional_stacks(regional: list[StackTem
     for template in regional:
         nested_ids = set(template.of_type(NESTED))
         assert any(logical_id.startswith("ObservabilityNestedStack") for logical_id in nested_ids)
+        assert any(logical_id.startswith("QueriesNestedStack") for logical_id in nested_ids)
         assert any(logical_id.startswith("CanaryNestedStack") for logical_id in nested_ids)
         assert any(logical_id.startswith("ApiRoutesNestedStack") for logical_id in nested_ids)

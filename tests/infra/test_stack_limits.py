@@ -83,3 +83,44 @@ def test_the_regional_stacks_keep_the_rest_api_stage_and_account_ids(
         assert set(template.of_type("AWS::ApiGateway::GatewayResponse")) >= GATEWAY_RESPONSE_IDS
         _, stage_resource = template.only("AWS::ApiGateway::Stage")
         assert stage_resource["Properties"]["RestApiId"] == {"Ref": API_LOGICAL_IDS["AWS::ApiGateway::RestApi"]}
+
+
+def test_the_scale_stack_holds_the_registry_and_40_more_functions_within_the_limits(synthesized: Synthesized) -> None:
+    """The registry and SCALE_EXTRAS more declarations synthesize, every template within the margins above."""
+    from extra_declarations import SCALE_ENDPOINTS, SCALE_EXTRAS, SCALE_SCHEDULES, SCALE_STACK
+
+    assert len(SCALE_ENDPOINTS) + len(SCALE_SCHEDULES) == SCALE_EXTRAS == 40
+    templates = {
+        name: t
+        for name, t in every_template(synthesized).items()
+        if name.startswith(("DogWalk-test-scale", "DogWalktestscale"))
+    }
+    functions = sum(len(template.of_type("AWS::Lambda::Function")) for template in templates.values())
+    assert functions >= len(registry.functions()) + SCALE_EXTRAS
+    assert SCALE_STACK in synthesized.templates
+    assert {name: len(t.resources) for name, t in templates.items() if len(t.resources) > RESOURCE_MARGIN_LIMIT} == {}
+    assert {
+        name: len(t.template.get("Parameters", {}))
+        for name, t in templates.items()
+        if len(t.template.get("Parameters", {})) >= PARAMETER_LIMIT
+    } == {}
+
+
+def test_the_dashboard_and_the_queries_take_at_most_one_parameter_per_function(synthesized: Synthesized) -> None:
+    """Split in two (infra/observability.py), neither grows by more than one parameter per function."""
+    for stack_name in (synthesized.primary, synthesized.secondary):
+        functions = sum(
+            len(template.of_type("AWS::Lambda::Function"))
+            for name, template in {
+                stack_name: synthesized.templates[stack_name],
+                **all_nested(synthesized, stack_name),
+            }.items()
+        )
+        for construct_id in ("Observability", "Queries"):
+            [(name, template)] = [
+                (name, template)
+                for name, template in all_nested(synthesized, stack_name).items()
+                if name.startswith(f"{stack_name.replace('-', '')}{construct_id}")
+            ]
+            # one per function, and a few: queues, dead-letter queues, the topic, the access logs
+            assert len(template.template.get("Parameters", {})) <= functions + 25, name

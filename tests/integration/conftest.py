@@ -22,6 +22,7 @@ def aws() -> Iterator[None]:
     from dogwalk.auth import signing_keys
     from dogwalk.config import settings
     from dogwalk.payments import gateway
+    from local.home_access_key import ensure_home_access_key
 
     with mock_aws():
         aws_clients.client.cache_clear()
@@ -32,6 +33,8 @@ def aws() -> Iterator[None]:
             {"api_key": "sk_test_tests", "webhook_secret": PLATFORM_SECRET, "connect_webhook_secret": CONNECT_SECRET}
         )
         aws_clients.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=credentials)
+        # the home-access key (care), under its alias, as `make run` makes it
+        ensure_home_access_key()
         yield
     aws_clients.client.cache_clear()
     gateway._client.cache_clear()

@@ -18,7 +18,9 @@ import pytest
 from tests.conftest import REPO
 
 LAYER = REPO / "layers" / "core" / "python"
-SERVICES = ("auth", "marketplace", "bookings", "payments", "tracking", "messages", "care", "notifications", "operations")
+SERVICES = (
+    "auth", "marketplace", "bookings", "payments", "tracking", "messages", "care", "notifications", "operations",
+)  # fmt: skip
 RANK = {
     "config": 0, "errors": 0, "declarations": 0,
     "adapters": 1,

@@ -50,7 +50,14 @@ def test_env_var_name() -> None:
 
 
 def test_the_registry_declares_who_pushes() -> None:
-    assert sorted(PUSHERS) == ["complete_booking", "ingest_walk_messages", "post_walk_locations", "ws_subscribe"]
+    assert sorted(PUSHERS) == [
+        "complete_booking",
+        "ingest_walk_messages",
+        "post_tracker_locations",
+        "post_walk_locations",
+        "send_message",  # messages: the recipient's open connections
+        "ws_subscribe",
+    ]
 
 
 def test_api_selects_routes_by_the_action_field(regional: list[StackTemplate]) -> None:

@@ -14,12 +14,10 @@ import pytest
 
 from dogwalk import registry
 from local import runtime
+from local.runtime import SAMPLE_CALLERS
 from local.scheduler import Scheduler
 from tests.conftest import REPO
 from tests.integration.marketplace.conftest import run_sql
-
-# the callers the sample events carry in their authorizer context
-SAMPLE_CALLERS = {"0b7e6f1c-1111-4c59-9d8e-0a6f3b1c2d4e": "owner", "2ddd9910-9eb2-4517-8950-6236c9002bc5": "walker"}
 
 
 @pytest.mark.parametrize("function", registry.functions(), ids=lambda f: f.name)

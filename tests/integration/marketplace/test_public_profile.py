@@ -24,7 +24,8 @@ def test_a_verified_walkers_public_profile(
     verify(api, walker, admin)
     run_sql(
         state.database_url,
-        "UPDATE walker_profiles SET rating_sum = 14, rating_count = 3, completed_walks = 5 WHERE user_id = %s",
+        "UPDATE walker_profiles SET rating_sum = 14, rating_count = 3, completed_walks = 5, no_shows = 1"
+        " WHERE user_id = %s",
         walker.id,
     )
 
@@ -40,6 +41,7 @@ def test_a_verified_walkers_public_profile(
         "rating_avg": 4.67,
         "rating_count": 3,
         "completed_walks": 5,
+        "no_shows": 1,
         "service_area": PROFILE["service_area"],
     }
 

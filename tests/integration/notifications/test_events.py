@@ -107,6 +107,15 @@ EXPECTED: dict[str, tuple[str, set[str], str, str]] = {
     "payment.disputed": ("admin", {"push", "email"}, "Payment disputed", "Ana Owner's card issuer disputed $32.50"
                          " of the walk of Biscuit on {when}. Reason: fraudulent. Answer it with evidence at the"
                          " payment gateway before it is due."),
+    # the sender named, the message never quoted (push payloads pass through Apple and Google)
+    "message.received": ("walker", {"push"}, "New message", "Ana Owner sent you a message. Read it in the app."),
+    "walk.late": ("owner", {"push"}, "Your walker is running late", "Sam Walker hasn't started the walk of Biscuit"
+                  " planned for {when} yet. We've reminded them; if the walk hasn't started an hour after its time,"
+                  " it's cancelled and the hold on your card released."),
+    "booking.change_proposed": ("walker", {"push"}, "Change requested", "Ana Owner asked to change the walk of"
+                                " Biscuit on {when} (new price $45.00). Accept or decline it in the app."),
+    "booking.changed": ("owner", {"push"}, "Walk changed", "Sam Walker accepted your change: the walk of Biscuit"
+                        " is now on {when}, for $45.00."),
 }  # fmt: skip
 
 
@@ -146,6 +155,28 @@ def payload_of(event_type: str, world: World) -> dict[str, Any]:
             "currency": "USD",
             "reason": "fraudulent",
             "tip": False,
+        },
+        "message.received": {
+            "conversation_id": str(uuid.uuid4()),
+            "message_id": str(uuid.uuid4()),
+            "sender_id": world.owner.id,
+        },
+        "walk.late": {"booking_id": booking, "start": world.start.isoformat(), "minutes_late": 15},
+        "booking.change_proposed": {
+            "booking_id": booking,
+            "change_id": str(uuid.uuid4()),
+            "start": world.start.isoformat(),
+            "duration_min": 90,
+            "amount_cents": 4500,
+            "currency": "USD",
+        },
+        "booking.changed": {
+            "booking_id": booking,
+            "change_id": str(uuid.uuid4()),
+            "start": world.start.isoformat(),
+            "previous_start": world.start.isoformat(),
+            "amount_cents": 4500,
+            "currency": "USD",
         },
     }[event_type]
 
@@ -227,6 +258,30 @@ def test_a_failed_payment_and_the_cancellation_it_leads_to_read_right_to_each_pa
     assert [(n["event_id"], n["title"], n["body"]) for n in inbox_of(world.owner.id)] == [
         (to_owner, "Walk cancelled", f"The walk of Biscuit with Sam Walker on {when} is cancelled: the payment"
          " didn't go through in time. Nothing was charged."),
+    ]  # fmt: skip
+
+
+def test_a_late_walk_and_its_no_show_cancellation_read_right_to_each_party(world: World) -> None:
+    late = {"booking_id": world.booking_id, "start": world.start.isoformat(), "minutes_late": 15}
+    no_show = {"booking_id": world.booking_id, "from": "accepted", "to": "cancelled", "reason": "no_show"}
+    with db.transaction() as conn:
+        late_to_walker = outbox.record(conn, "walk.late", world.walker.id, "walker", late)
+        to_owner = outbox.record(conn, "booking.cancelled", world.owner.id, "owner", no_show)
+        to_walker = outbox.record(conn, "booking.cancelled", world.walker.id, "walker", no_show)
+
+    notify_all()
+
+    when = world.when()
+    assert {(n["event_id"], n["title"], n["body"]) for n in inbox_of(world.walker.id)} == {
+        (late_to_walker, "You're late for a walk", f"The walk of Biscuit for Ana Owner was due to start on {when}."
+         " Start it in the app now, or cancel it; a walk not started an hour after its time is cancelled as a"
+         " no-show."),
+        (to_walker, "Walk cancelled: no-show", f"You didn't start the walk of Biscuit for Ana Owner on {when}"
+         " within an hour, so it is cancelled and counts as a no-show on your profile."),
+    }  # fmt: skip
+    assert [(n["event_id"], n["title"], n["body"]) for n in inbox_of(world.owner.id)] == [
+        (to_owner, "Walk cancelled", f"Sam Walker didn't start the walk of Biscuit on {when}, so we cancelled it."
+         " The hold on your card is released in full; you can book another walker in the app."),
     ]  # fmt: skip
 
 

@@ -23,6 +23,7 @@ EVENT_TYPES = [
     "booking.requested", "booking.accepted", "booking.declined", "booking.expired", "booking.cancelled",
     "walk.started", "walk.completed", "payment.captured", "payment.refunded", "payment.failed", "payout.sent",
     "tip.received", "review.received", "verification.decided", "payment.disputed",
+    "message.received", "walk.late", "booking.change_proposed", "booking.changed",
 ]  # fmt: skip
 EMAILED = {
     "walk.completed",

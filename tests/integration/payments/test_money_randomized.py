@@ -5,7 +5,9 @@ and completed, tips, refunds made at the gateway and their webhooks, replayed ev
 completions, the expiry sweep; holds that fail and are fixed with another card or cancel the walk
 at their deadline; walkers onboarding to Connect, weekly transfers run concurrently (walkers not
 onboarded keep their balance); disputes opened at the gateway and won or lost; support refunds
-with their Idempotency-Key replayed and refused beyond what is left. The amounts posted come
+with their Idempotency-Key replayed and refused beyond what is left; requests changed at once and
+accepted walks' changes accepted or declined by their walker (the hold replaced at the new price),
+weekly series requested and ended from their first walk on by either side. The amounts posted come
 from the code under test; the invariants are then checked with plain SQL on the tables (and
 against localstripe), not through the code that wrote them.
 
@@ -24,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dogwalk.bookings import holds, lifecycle, scheduled_holds
+from dogwalk.bookings import changes, holds, lifecycle, scheduled_holds, series
+from dogwalk.bookings import no_show as no_shows
 from dogwalk.payments import payouts
 from tests.conftest import Dependencies
 from tests.gateway_events import GatewayEvents
@@ -59,6 +62,11 @@ OPERATIONS = {  # kind: weight (among the kinds that apply at that step)
     "dispute": 3,
     "close_dispute": 3,
     "support_refund": 4,
+    "change_request": 3,
+    "change_accepted": 4,
+    "request_series": 2,
+    "end_series": 2,
+    "no_show": 2,
 }
 SETTLED = ("cancelled", "declined", "expired", "completed")
 
@@ -86,6 +94,8 @@ class Booking:
     start: datetime
     total: int
     fee: int
+    minutes: int = 60
+    series: str = ""
     status: str = "requested"
     captured: int = 0
     refunded_at_gateway: int = 0
@@ -158,6 +168,11 @@ class Run:
             "dispute": [b for b in having("completed") if not b.dispute and b.refundable() > 0],
             "close_dispute": [b for b in self.booked if b.dispute_state == "open"],
             "support_refund": [b for b in having("completed", "cancelled") if b.refundable() > 0],
+            "change_request": [b for b in having("requested") if b.payment == "authorized"],
+            "change_accepted": [b for b in having("accepted") if b.payment == "authorized"],
+            "request_series": [None] if self.series_slots() else [],
+            "end_series": sorted({b.series for b in having("requested", "accepted") if b.series}),
+            "no_show": having("accepted"),
         }
 
     def step(self) -> tuple[str, Any]:
@@ -193,7 +208,7 @@ class Run:
         made = answer.json()
         price = made["price"]
         booking = Booking(made["id"], owner, walker, datetime.fromisoformat(made["start"]), price["total_cents"],
-                          price["service_fee_cents"])  # fmt: skip
+                          price["service_fee_cents"], body["duration_min"])  # fmt: skip
         self.booked.append(booking)
         # a walk more than 5 days ahead is held by the job 5 days before it: the run of then, at once
         # (every later operation happens at or after that moment, and finds the walk held or failed)
@@ -202,6 +217,78 @@ class Run:
             assert booking.payment == "failed", booking
             self.cases["hold declined by the job"] += 1
         return booking
+
+    def series_slots(self) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
+        """Pairs of free slots a week apart at the same hour (a series of two walks)."""
+        free = {(day, hour): slot for slot in self.slots for day, hour, _ in [slot]}
+        return [(slot, free[(day + 7, hour)]) for (day, hour), slot in sorted(free.items()) if (day + 7, hour) in free]
+
+    def request_series(self, _: None) -> None:
+        """A weekly series of two walks (each held on its own schedule, by the job's runs then)."""
+        pairs = self.series_slots()
+        first, second = pairs[self.rng.randrange(len(pairs))]
+        self.slots.remove(first)
+        self.slots.remove(second)
+        owner, walker = self.owners[self.rng.randrange(3)], self.rng.choice(self.walkers)  # cards that hold
+        date = (datetime.now(NEW_YORK) + timedelta(days=first[0])).date()
+        start = datetime(date.year, date.month, date.day, first[1], first[2], tzinfo=NEW_YORK)
+        minutes = self.rng.choice([30, 60, 90])
+        body = {**walk(walker, self.rng.sample(self.dogs[owner.id], 1), start, duration_min=minutes),
+                "payment_method_id": self.cards[owner.id], "recurrence": {"weekly_count": 2}}  # fmt: skip
+        answer = self.api.post("/v1/bookings", json_body=body, token=owner.token)
+        assert answer.status == 201, answer.body
+        found = self.api.get(f"/v1/series/{answer.json()['series_id']}", token=owner.token)
+        assert found.status == 200 and len(found.json()["bookings"]) == 2, found.body
+        for made in found.json()["bookings"]:
+            price = made["price"]
+            self.booked.append(Booking(made["id"], owner, walker, datetime.fromisoformat(made["start"]),
+                                       price["total_cents"], price["service_fee_cents"], minutes,
+                                       series=made["series_id"]))  # fmt: skip
+        self.hold_job(self.booked[-1].start - holds.HOLD_AHEAD)  # the job's run then holds both
+
+    def end_series(self, series_id: str) -> None:
+        """The owner (10 h before its next walk: that walk by the policy) or the walker ends a series."""
+        walks = [b for b in self.booked if b.series == series_id and b.status in ("requested", "accepted")]
+        first = min(walks, key=lambda b: b.start)
+        by_owner = self.rng.random() < 0.6
+        moment = first.start - timedelta(hours=10)
+        caller = first.owner if by_owner else first.walker
+        ended = series.cancel(series_id, caller.id, None, now=moment)
+        refunds = {each["id"]: each["refund_cents"] for each in ended["bookings"]}
+        for booking in walks:
+            charge = 0
+            if by_owner and booking.status == "accepted" and booking.payment == "authorized":
+                charge = lifecycle.cancellation_charge(booking.total, status="accepted", by_owner=True,
+                                                       start=booking.start, now=moment)  # fmt: skip
+            assert refunds[booking.id] == booking.total - charge, (booking, refunds)
+            self.charged(booking, charge, "cancelled")
+        self.cases[f"series ended by its {'owner' if by_owner else 'walker'}"] += 1
+
+    def change_request(self, booking: Booking) -> None:
+        """The owner changes a request's duration: re-quoted, its hold replaced if the total moved."""
+        minutes = self.rng.choice([m for m in (30, 45, 60, 90) if m != booking.minutes])
+        moment = booking.start - holds.HOLD_AHEAD + timedelta(hours=1)  # after the hold was placed
+        kind, changed = changes.propose(booking.id, booking.owner.id, changes.Wanted(duration_min=minutes), now=moment)
+        assert kind == "booking" and changed["status"] == "requested", changed
+        booking.total, booking.fee = changed["price"]["total_cents"], changed["price"]["service_fee_cents"]
+        booking.minutes = minutes
+        self.cases["request changed"] += 1
+
+    def change_accepted(self, booking: Booking, may_decline: bool = True) -> None:
+        """The owner proposes a new duration for an accepted walk; its walker accepts (or declines)."""
+        minutes = self.rng.choice([m for m in (30, 45, 60, 90) if m != booking.minutes])
+        moment = booking.start - holds.HOLD_AHEAD + timedelta(hours=1)
+        kind, made = changes.propose(booking.id, booking.owner.id, changes.Wanted(duration_min=minutes), now=moment)
+        assert kind == "change" and made["status"] == "proposed", made
+        if self.rng.random() < 0.25 and may_decline:
+            assert changes.decline(booking.id, made["id"], booking.walker.id, now=moment)["status"] == "declined"
+            self.cases["change declined"] += 1
+            return
+        changed = changes.accept(booking.id, made["id"], booking.walker.id, now=moment)
+        assert changed["price"] == made["quote"], changed
+        booking.total, booking.fee = changed["price"]["total_cents"], changed["price"]["service_fee_cents"]
+        booking.minutes = minutes
+        self.cases["change accepted"] += 1
 
     def cover(self) -> None:
         """After the random steps, each kind of operation the seed never came to, done now on a
@@ -226,9 +313,19 @@ class Run:
             elif kind == "close_dispute" and not found:
                 self.dispute(completed())
                 found = self.eligible()[kind]
-            elif kind in ("accept", "decline", "cancel_by_owner", "cancel_by_walker", "expiry_sweep") and not found:
+            elif kind == "end_series" and not found:
+                self.request_series(None)
+                found = self.eligible()[kind]
+            elif kind == "change_accepted" and not found:
+                booking = self.request(None, owner=self.owners[0], days=near)
+                self.accept(booking)
+                found = [booking]
+            elif (
+                kind in ("accept", "decline", "cancel_by_owner", "cancel_by_walker", "expiry_sweep", "change_request")
+                and not found
+            ):
                 found = [self.request(None, owner=self.owners[0], days=near)]
-            elif kind == "start_and_complete" and not found:
+            elif kind in ("start_and_complete", "no_show") and not found:
                 booking = self.request(None, owner=self.owners[0], days=near)
                 self.accept(booking)
                 found = [booking]
@@ -244,6 +341,10 @@ class Run:
                 booking = completed()
                 self.dispute(booking)
                 self.close_dispute(booking, outcome)
+        if not self.cases["change accepted"]:  # only declined so far
+            booking = self.request(None, owner=self.owners[0], days=near)
+            self.accept(booking)
+            self.change_accepted(booking, may_decline=False)
 
     def hold_job(self, moment: datetime) -> None:
         """The hold job at `moment`, run twice at once (one hold per booking whatever the runs);
@@ -272,6 +373,12 @@ class Run:
                                token=booking.owner.token)  # fmt: skip
         assert answer.status == 200 and answer.json()["payment"]["status"] == "authorized", answer.body
         booking.payment = "authorized"
+
+    def no_show(self, booking: Booking) -> None:
+        """The walker never starts: the sweep an hour after the start cancels it, the hold released in full."""
+        moment = booking.start + no_shows.NO_SHOW_AFTER + timedelta(minutes=1)
+        assert no_shows.cancel_no_show(booking.id, now=moment) == "cancelled", booking
+        self.charged(booking, 0, "cancelled")
 
     def unpaid_deadline(self, booking: Booking) -> None:
         deadline = rows(database_url(), "SELECT payment_deadline FROM bookings WHERE id = %s", booking.id)[0]
@@ -566,7 +673,10 @@ def test_the_ledger_balances_after_200_random_operations(
             (p["transfer_id"], p["amount_cents"]) for p in paid
         )
     assert set(run.done) >= set(OPERATIONS) - {"onboard"}, f"never done: {set(OPERATIONS) - set(run.done)}"
-    assert {"dispute won", "dispute lost", "hold declined by the job"} <= set(run.cases)
+    assert {"dispute won", "dispute lost", "hold declined by the job", "request changed", "change accepted"} <= set(
+        run.cases
+    )
+    assert any(case.startswith("series ended by its") for case in run.cases)
     if SEED == DEFAULT_SEED:  # the variants within the kinds this seed is known to reach
         for case in ("owner cancels accepted 30 h ahead", "owner cancels accepted 10 h ahead",
                      "owner cancels accepted 1 h ahead", "owner cancels requested", "refund of part of a walk",

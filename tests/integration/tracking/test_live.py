@@ -101,7 +101,7 @@ def test_events_are_pushed_with_the_positions(walk: Walk, websocket: WebSocketGa
 
         assert receive(socket)["type"] == "position"
         assert receive(socket) == {"type": "event", "walk_id": walk.id, "event": "pee", "lat": 40.7561,
-                                   "lon": -73.9860, "tst": now - 5, "note": None}  # fmt: skip
+                                   "lon": -73.9860, "tst": now - 5, "note": None, "photo_id": None}  # fmt: skip
 
 
 def test_a_late_subscriber_sees_where_the_dog_is(api: Api, walk: Walk, websocket: WebSocketGateway) -> None:

@@ -97,7 +97,7 @@ def test_the_summary_is_what_was_ingested(api: Api, walk: Walk) -> None:
     assert datetime.fromisoformat(seen["started_at"]) == start and seen["ended_at"] is None
     assert abs(seen["distance_m"] - stored) <= 0.05 and abs(seen["distance_m"] - 29 * 6.5) < 0.5
     assert seen["points"] == 30
-    assert seen["events"] == {"pee": 1, "poo": 0, "water": 1, "photo": 0, "note": 0}
+    assert seen["events"] == {"pee": 1, "poo": 0, "water": 1, "food": 0, "photo": 0, "note": 0}
     assert seen["dropped"] == {"outside_walk": 1, "inaccurate": 1}
     assert seen["last_position"] == {"lat": points[-1].lat, "lon": points[-1].lon, "tst": epoch(points[-1].ts)}
     # under way: the duration runs to now
@@ -126,7 +126,7 @@ def test_a_completed_walk_lasts_from_its_start_to_its_end(api: Api, walk: Walk) 
 
 # --- who may look --------------------------------------------------------------------------------
 
-VIEWS = ("", "/route", "/report.svg")
+VIEWS = ("", "/route", "/report.svg", "/route.gpx")
 
 
 def test_the_owner_the_walker_and_an_admin_see_every_view(api: Api, walk: Walk, admin: Caller) -> None:
@@ -218,9 +218,9 @@ def test_walk_events_are_points_where_they_happened(api: Api, walk: Walk) -> Non
     found = [f for f in route(api, walk)["features"] if f["geometry"] is None or f["geometry"]["type"] == "Point"]
 
     assert [f["properties"] for f in found] == [
-        {"type": "poo", "tst": epoch(points[2].ts), "note": None},
-        {"type": "note", "tst": epoch(points[5].ts), "note": 'Met "Bella" <3 & played'},
-        {"type": "water", "tst": epoch(points[11].ts) + 1, "note": None},
+        {"type": "poo", "tst": epoch(points[2].ts), "note": None, "photo_id": None},
+        {"type": "note", "tst": epoch(points[5].ts), "note": 'Met "Bella" <3 & played', "photo_id": None},
+        {"type": "water", "tst": epoch(points[11].ts) + 1, "note": None, "photo_id": None},
     ]
     positions = [at(13, 2), at(32.5, 0), (points[11].lat, points[11].lon)]
     assert [f["geometry"]["coordinates"] for f in found] == [[round(lon, 6), round(lat, 6)] for lat, lon in positions]

@@ -118,3 +118,41 @@ def test_a_walk_without_points_says_there_is_no_route() -> None:
 
     assert "No route yet" in under_way and "UNDER WAY" in under_way and "Now" not in under_way
     assert "No route recorded" in ended and "Start" not in ended
+
+
+# --- the walker's note and the photos (issue 16) ------------------------------------------------
+
+
+@given(st.text(min_size=1, max_size=1000))
+def test_any_note_comes_out_as_wrapped_text_of_a_document_that_parses(note: str) -> None:
+    root = parsed(report_card.render(card(note=note)))
+
+    lines = report_card.wrapped(note, report_card.INNER - 36, report_card.NOTE_SIZE, report_card.NOTE_LINES)
+    assert len(lines) <= report_card.NOTE_LINES
+    written = texts(root)
+    if lines:
+        start = written.index("NOTE FROM ALEX MORGAN") + 1
+        assert written[start : start + len(lines)] == lines
+    assert not list(root.iter(f"{SVG}script"))
+
+
+def test_a_note_wraps_at_words_and_a_long_one_is_cut_with_an_ellipsis() -> None:
+    short = report_card.wrapped("one two three four five six", 100, 10, 3)  # 17 characters a line
+    assert short == ["one two three", "four five six"]
+    long = report_card.wrapped("word " * 200, 100, 10, 3)
+    assert len(long) == 3 and long[-1].endswith("…") and all(len(line) <= 17 for line in long)
+    assert report_card.wrapped("x" * 40, 100, 10, 5) == ["x" * 17, "x" * 17, "x" * 6]  # a word wider than a line
+    assert report_card.wrapped(" \n\t ", 100, 10, 3) == []
+
+
+def test_up_to_four_photos_are_embedded_as_data_and_nothing_else_is() -> None:
+    jpeg = "data:image/jpeg;base64,/9j/4AAQSkZJRg=="
+    photos = [jpeg] * 5 + ["https://tracker.example/pixel.png", "javascript:alert(1)"]
+
+    root = parsed(report_card.render(card(photos=photos)))
+
+    hrefs = [image.get("href") for image in root.iter(f"{SVG}image")]
+    assert hrefs == [jpeg] * 4
+    without = parsed(report_card.render(card()))
+    assert not list(without.iter(f"{SVG}image")) and "NOTE FROM" not in " ".join(texts(without))
+    assert float(root.get("height", 0)) > float(without.get("height", 0))  # the row of photos takes room

@@ -20,11 +20,17 @@ class Settings:
     # the region whose RDS signs an IAM auth token as DATABASE_URL's password on every new connection
     # (the cloud: the RDS Proxy requires IAM auth); empty: the URL's own password, if any (local)
     database_iam_auth_region: str = ""
+    # the database's master secret (`{"username", "password", ...}`): the restore validation connects to a
+    # restore test's cluster with it (a restored cluster keeps the source's master user); empty: none
+    database_secret_id: str = ""
     # the ElastiCache serverless cache whose IAM auth token is REDIS_URL's password on every new
     # connection (the cloud: the cache's user authenticates with IAM); empty: no token (local)
     redis_iam_auth_cache: str = ""
     # how long a request may wait for PostgreSQL or Redis before it answers 503
     dependency_timeout_s: float = 3.0
+    # sign-ups (password or Apple/Google) from one address an hour; the local end-to-end platform,
+    # whose every client is 127.0.0.1, raises it
+    register_per_ip_per_hour: int = 10
     signing_key_secret_id: str = "dogwalk/local/jwt-signing-keys"  # noqa: S105 - a name, not a secret
     payments_secret_id: str = "dogwalk/local/payments"  # noqa: S105 - a name, not a secret
     # unset: Stripe's own API; the local platform and the tests point it at localstripe
@@ -61,6 +67,19 @@ class Settings:
     # the local platform's stand-in providers: `<this>/<provider>` signs, `<this>/<provider>/jwks` holds
     # the keys; the local gateway names itself here. Trusted only while the stage is local.
     oidc_local_issuer: str = ""
+    # the KMS key whose data keys seal the owners' home access (access instructions, lockbox code,
+    # emergency contact): its ARN in the cloud; locally an alias that `make run` and the tests make on moto
+    home_access_key_id: str = "alias/dogwalk/local/home-access"
+    # where a walker's stock tracker app (OwnTracks, Overland) sends to (POST /v1/walkers/me/tracker answers
+    # them): the HTTP URL (empty: the tracker endpoint on the host and stage the request came in on) and
+    # the MQTT host and port (the cloud: the devices domain configuration's `domainName`; empty: MQTT not offered)
+    tracker_http_url: str = ""
+    tracker_mqtt_host: str = ""
+    # AWS IoT custom authentication: port 443 with the TLS ALPN protocol `mqtt` (8883 is X.509 only)
+    tracker_mqtt_port: int = 443
+    # the S3 bucket of walk photos: uploads (presigned POST) under `walks/`, which the bucket notifies the
+    # photo check of; the checked copies and thumbnails under `photos/` and `thumbnails/`
+    photos_bucket: str = "dogwalk-local-walk-photos"
     # each page of GET /v1/auth/me/export stays under this many bytes (Lambda answers at most 6 MB)
     export_page_bytes: int = 2_000_000
     # "powertools" adds Tracer subsegments (about 250 ms of cold start); X-Ray itself is on in the cloud

@@ -130,6 +130,15 @@ NOTIFY = "notify"
 # verifying Apple's and Google's ID tokens: their client ids in the environment, their JWKS over the
 # internet (the egress subnets, behind NAT)
 IDENTITY_PROVIDERS = "identity_providers"
+# walk photos in their S3 bucket (and its KMS key): signing the walker's upload (s3:PutObject under
+# `walks/`), reading the checked copies and thumbnails (s3:GetObject under `photos/`, `thumbnails/`),
+# and the check itself (reads and deletes the upload, writes the copies)
+PHOTOS_UPLOAD = "photos_upload"
+PHOTOS_READ = "photos_read"
+PHOTOS_CHECK = "photos_check"
+# sealing and opening the owners' home access (envelope encryption): kms:GenerateDataKey and kms:Decrypt
+# on the home-access key, for the functions that write or read a home only
+HOME_ACCESS = "home_access"
 
 
 Declared = TypeVar("Declared", bound=Function)

@@ -31,6 +31,12 @@ class Forbidden(DomainError):
     status, code, title = 403, "forbidden", "Forbidden"
 
 
+class Blocked(Forbidden):
+    """A conversation one of its parties blocked: no more messages either way."""
+
+    code, title = "blocked", "Blocked"
+
+
 class NotFound(DomainError):
     status, code, title = 404, "not_found", "Not found"
 

@@ -19,10 +19,14 @@ from dogwalk.declarations import (
     CACHE,
     DATABASE,
     EVENTS,
+    HOME_ACCESS,
     IDENTITY_PROVIDERS,
     NOTIFY,
     OWNER,
     PAYMENTS,
+    PHOTOS_CHECK,
+    PHOTOS_READ,
+    PHOTOS_UPLOAD,
     PUBLIC,
     SIGNING_KEYS_READ,
     SIGNING_KEYS_WRITE,
@@ -61,7 +65,9 @@ WEBSOCKET_ROUTES: tuple[WebSocketRoute, ...] = tracking.WEBSOCKET_ROUTES
 AUTHORIZER = auth.AUTHORIZER
 DEVICE_AUTHORIZER = tracking.DEVICE_AUTHORIZER
 MIGRATOR = operations.MIGRATOR
+RESTORE_VALIDATOR = operations.RESTORE_VALIDATOR
 WALK_MESSAGES_QUEUE = tracking.WALK_MESSAGES_QUEUE
+WALK_PHOTOS_QUEUE = tracking.WALK_PHOTOS_QUEUE
 SMS_EVENTS = notifications.SMS_EVENTS
 
 __all__ = [
@@ -73,13 +79,18 @@ __all__ = [
     "DEVICE_AUTHORIZER",
     "ENDPOINTS",
     "EVENTS",
+    "HOME_ACCESS",
     "IDENTITY_PROVIDERS",
     "MIGRATOR",
     "NOTIFY",
     "OWNER",
     "PAYMENTS",
+    "PHOTOS_CHECK",
+    "PHOTOS_READ",
+    "PHOTOS_UPLOAD",
     "PUBLIC",
     "QUEUE_CONSUMERS",
+    "RESTORE_VALIDATOR",
     "SCHEDULES",
     "SERVICES",
     "SIGNING_KEYS_READ",
@@ -88,6 +99,7 @@ __all__ = [
     "TOPIC_RULES",
     "WALKER",
     "WALK_MESSAGES_QUEUE",
+    "WALK_PHOTOS_QUEUE",
     "WEBSOCKET_PUSH",
     "WEBSOCKET_ROUTES",
     "Endpoint",
@@ -111,4 +123,13 @@ def endpoint(name: str) -> Endpoint:
 
 def functions() -> tuple[Function, ...]:
     """Every Lambda function the platform deploys."""
-    return (*ENDPOINTS, AUTHORIZER, DEVICE_AUTHORIZER, MIGRATOR, *SCHEDULES, *QUEUE_CONSUMERS, *WEBSOCKET_ROUTES)
+    return (
+        *ENDPOINTS,
+        AUTHORIZER,
+        DEVICE_AUTHORIZER,
+        MIGRATOR,
+        RESTORE_VALIDATOR,
+        *SCHEDULES,
+        *QUEUE_CONSUMERS,
+        *WEBSOCKET_ROUTES,
+    )

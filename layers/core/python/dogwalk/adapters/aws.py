@@ -35,3 +35,13 @@ def endpoint_client(service: str, endpoint_url: str) -> Any:
 
     patience = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
     return boto3.session.Session().client(service, endpoint_url=endpoint_url, config=patience)
+
+
+@cache
+def s3() -> Any:
+    """The S3 client that signs with SigV4, presigned POSTs and URLs too (botocore would sign those
+    with SigV2, which S3 refuses for buckets made since 2020)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client("s3", config=Config(signature_version="s3v4"))

@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from dogwalk.adapters import snapstart  # noqa: F401 - registers SnapStart's after-restore hook in every function
 from dogwalk.config import settings
 
 SERVICE = "dogwalk"

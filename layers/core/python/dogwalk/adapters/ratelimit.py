@@ -19,6 +19,7 @@ import redis
 
 from dogwalk.adapters import cache
 from dogwalk.adapters.observability import logger, metrics
+from dogwalk.config import settings
 from dogwalk.errors import RateLimited, Unavailable
 
 # KEYS[1] the set; ARGV: now (ms), window (ms), limit, record (1/0), member
@@ -51,7 +52,7 @@ class Limit:
 
 LOGIN_FAILURES_PER_ACCOUNT = Limit("login-account", 5, 15 * 60, fail_open=False)
 LOGIN_FAILURES_PER_IP = Limit("login-ip", 20, 15 * 60, fail_open=False)
-REGISTER_PER_IP = Limit("register-ip", 10, 60 * 60, fail_open=False)
+REGISTER_PER_IP = Limit("register-ip", settings().register_per_ip_per_hour, 60 * 60, fail_open=False)
 REFRESH_PER_FAMILY = Limit("refresh-family", 30, 60 * 60, fail_open=True)
 REQUESTS_PER_USER = Limit("user", 300, 60, fail_open=True)
 

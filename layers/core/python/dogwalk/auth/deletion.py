@@ -41,6 +41,7 @@ from dogwalk.auth import oidc, passwords, sessions, suspensions, totp
 from dogwalk.auth.accounts import _count_attempt, _uncount
 from dogwalk.errors import InvalidState, NotFound, Unauthorized, ValidationFailed
 from dogwalk.events import outbox
+from dogwalk.messages import conversations
 
 DELETED_NAME = "Deleted user"
 DELETED_DOG_NAME = "Deleted dog"
@@ -158,6 +159,7 @@ def _erase(conn: db.Connection, user_id: str, role: str, moment: datetime) -> li
         ("notification_preferences", "user_id"),
         ("notification_deliveries", "recipient_id"),
         ("idempotency_keys", "user_id"),
+        ("tracker_credentials", "walker_id"),  # the tracker app's credentials (issue 16)
     ):
         conn.execute(f"DELETE FROM {table} WHERE {column} = %s", (user_id,))  # noqa: S608  # nosec B608 - constants
     # the digest of the address in earlier reset requests: nothing should lead back to it
@@ -198,3 +200,13 @@ def _erase(conn: db.Connection, user_id: str, role: str, moment: datetime) -> li
 def erase_messages_and_home_access(conn: db.Connection, user_id: str) -> None:
     """The hook issue 15 extends, in the deletion's transaction: message texts the user wrote
     replaced, and their home access details (door codes, lockbox, alarm) deleted. Neither exists yet."""
+    # messages: the texts the user wrote blanked and marked erased; the rows stay in the other party's thread
+    conversations.erase_user(conn, user_id)
+    # care: the owner's home (sealed access secrets, address, vet) and their log of who read it go;
+    # the dogs' care notes go with the dogs' other notes (reads naming a deleted walker stay in the
+    # owners' logs, under the anonymised name)
+    conn.execute("DELETE FROM homes WHERE owner_id = %s", (user_id,))
+    conn.execute("DELETE FROM home_access_reads WHERE owner_id = %s", (user_id,))
+    conn.execute(
+        "UPDATE dogs SET medical_notes = NULL, feeding = NULL, vaccinations = '[]' WHERE owner_id = %s", (user_id,)
+    )

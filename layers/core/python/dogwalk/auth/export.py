@@ -9,7 +9,8 @@ own keyset (creation time, then id), and the cursor names the section and the la
 `?cursor=` answers the next page; concatenating every page's lists gives each list whole, each item
 once. Sizes are measured on the items' compact JSON before they are answered.
 
-The SQL reads other services' tables directly: auth must not import them (see `deletion`).
+The SQL reads other services' tables directly: auth must not import them (see `deletion`); the one
+exception is `care.homes`, which opens the owner's sealed home access and imports no service.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from dogwalk.adapters import db
 from dogwalk.adapters.pagination import encode_cursor, instant
+from dogwalk.care import homes
 from dogwalk.config import settings
 from dogwalk.errors import NotFound, ValidationFailed
 
@@ -70,6 +72,7 @@ def _walk(row: Row) -> dict[str, Any]:
         "dropped": {reason: int(count) for reason, count in sorted(row["dropped"].items())},
         "last_position": last,
         "pace_min_per_km": round(duration_s / 60 / (distance / 1000), 2) if distance > 0 else None,
+        "note": row["note"],
     }
 
 
@@ -108,10 +111,22 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "dogs",
-        "SELECT id::text, owner_id::text, name, breed, size, birth_date, notes, vaccinated, created_at, updated_at,"
-        " deleted_at, created_at AS _ts, id::text AS _id FROM dogs WHERE owner_id = %(user)s",
+        "SELECT id::text, owner_id::text, name, breed, size, birth_date, notes, vaccinated, medical_notes, feeding,"
+        " vaccinations, created_at, updated_at, deleted_at, created_at AS _ts, id::text AS _id"
+        " FROM dogs WHERE owner_id = %(user)s",
         lambda row: {
-            **_plain("id", "owner_id", "name", "breed", "size", "notes", "vaccinated")(row),
+            **_plain(
+                "id",
+                "owner_id",
+                "name",
+                "breed",
+                "size",
+                "notes",
+                "vaccinated",
+                "medical_notes",
+                "feeding",
+                "vaccinations",
+            )(row),
             "birth_date": row["birth_date"].isoformat() if row["birth_date"] else None,
             **_plain("created_at", "updated_at", "deleted_at", times=("created_at", "updated_at", "deleted_at"))(row),
         },
@@ -183,7 +198,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "walks",
         "SELECT w.id::text, w.booking_id::text, b.status, w.started_at, w.ended_at, w.distance_m, w.points, w.events,"
-        " w.dropped, w.last_ts, w.last_lat, w.last_lon, w.started_at AS _ts, w.id::text AS _id"
+        " w.dropped, w.last_ts, w.last_lat, w.last_lon, w.note, w.started_at AS _ts, w.id::text AS _id"
         " FROM walks w JOIN bookings b ON b.id = w.booking_id WHERE %(user)s IN (b.owner_id, b.walker_id)",
         _walk,
     ),
@@ -215,6 +230,29 @@ SECTIONS: tuple[Section, ...] = (
         "SELECT id::text, platform, token, created_at, created_at AS _ts, id::text AS _id"
         " FROM devices WHERE user_id = %(user)s",
         _plain("id", "platform", "token", "created_at", times=("created_at",)),
+    ),
+    Section(
+        "conversations",
+        "SELECT id::text, owner_id::text, walker_id::text, last_message_at, created_at, blocked_at,"
+        " CASE WHEN owner_id = %(user)s THEN owner_unread ELSE walker_unread END AS unread,"
+        " created_at AS _ts, id::text AS _id FROM conversations WHERE %(user)s IN (owner_id, walker_id)",
+        _plain(
+            "id",
+            "owner_id",
+            "walker_id",
+            "last_message_at",
+            "unread",
+            "created_at",
+            "blocked_at",
+            times=("last_message_at", "created_at", "blocked_at"),
+        ),
+    ),
+    Section(
+        "messages",
+        "SELECT m.id::text, m.conversation_id::text, m.sender_id::text, m.text, m.erased, m.created_at AS sent_at,"
+        " m.created_at AS _ts, m.id::text AS _id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE %(user)s IN (c.owner_id, c.walker_id)",
+        _plain("id", "conversation_id", "sender_id", "text", "erased", "sent_at", times=("sent_at",)),
     ),
 )
 
@@ -259,6 +297,7 @@ def _singletons(conn: db.Connection, user_id: str) -> dict[str, Any]:
         " WHERE p.user_id = %s",
         (user_id,),
     ).fetchone()
+    home = homes.stored(conn, user_id)
     chosen = conn.execute(
         "SELECT channels, quiet_start, quiet_end, timezone FROM notification_preferences WHERE user_id = %s",
         (user_id,),
@@ -273,6 +312,8 @@ def _singletons(conn: db.Connection, user_id: str) -> dict[str, Any]:
             "accepted_sizes": walker["accepted_sizes"],
             "verification": walker["verification"],
         },
+        # an owner's home, its access secrets opened for the owner themselves (the export reads the key)
+        "home": None if home is None else homes.opened(home),
         # what the user chose; event types not named here get the defaults
         "preferences": None
         if chosen is None

@@ -10,6 +10,7 @@ from dogwalk.declarations import (
     CACHE,
     DATABASE,
     EVENTS,
+    HOME_ACCESS,
     IDENTITY_PROVIDERS,
     SIGNING_KEYS_READ,
     SIGNING_KEYS_WRITE,
@@ -143,6 +144,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         memory_mb=512,
         # a page reads up to a few MB in one snapshot; API Gateway waits at most 29 s
         timeout_s=20,
+        # an owner's export carries their home, its access secrets opened
+        uses=frozenset({DATABASE, CACHE, HOME_ACCESS}),
     ),
     SERVICE.endpoint(
         "delete_me",

@@ -101,9 +101,11 @@ def _invalid(loc: list[str], msg: str) -> ValidationFailed:
     return ValidationFailed(msg, errors=[{"loc": loc, "msg": msg}])
 
 
-def quote_walk(walk: WalkRequest, *, now: datetime | None = None) -> tuple[pricing.Quote, str]:
+def quote_walk(walk: WalkRequest, *, now: datetime | None = None,
+               moving: str | None = None) -> tuple[pricing.Quote, str]:  # fmt: skip
     """The price of the walk, after every request-time rule (422 with the reason, 409 when the
-    walker is already booked); also the walker's timezone."""
+    walker is already booked); also the walker's timezone. `moving`: the booking this walk
+    replaces (a change), whose own time does not count as the walker's."""
     now = now or datetime.now(UTC)
     if walk.start <= now:
         raise _invalid(["body", "start"], "The walk must start in the future.")
@@ -114,7 +116,7 @@ def quote_walk(walk: WalkRequest, *, now: datetime | None = None) -> tuple[prici
     except NotFound:
         raise _invalid(["body", "dog_ids"], "Book with your own dogs.") from None
     end = walk.start + timedelta(minutes=walk.duration_min)
-    fitting = walkers.fit(walk.walker_id, walk.pickup_lat, walk.pickup_lon, walk.start, end, sizes)
+    fitting = walkers.fit(walk.walker_id, walk.pickup_lat, walk.pickup_lon, walk.start, end, sizes, excluding=moving)
     if fitting is None or not fitting.bookable:
         raise _invalid(["body", "walker_id"], "This walker cannot be booked.")
     if not fitting.covers_pickup:
@@ -259,6 +261,15 @@ def list_for(
     return page(found, limit, lambda row: [row["start"].isoformat(), row["id"]])
 
 
+def in_series(series_id: str, caller_id: str) -> list[dict[str, Any]]:
+    """The walks of a weekly series by start time, for its owner or its walker (none for anyone else)."""
+    with db.transaction() as conn:
+        return conn.execute(
+            _BOOKING + " WHERE b.series_id = %s AND %s IN (b.owner_id, b.walker_id) GROUP BY b.id ORDER BY b.start_ts",
+            (series_id, caller_id),
+        ).fetchall()
+
+
 def payment_of(booking_id: str, caller_id: str, caller_role: str) -> dict[str, Any]:
     """Where the booking's money stands, for its owner, its walker or an admin."""
     require_id(booking_id, "booking")
@@ -374,7 +385,9 @@ def start_walk(booking_id: str, walker_id: str, *, now: datetime | None = None) 
     return {"id": walk_id, "mqtt_topic": f"dogwalk/walks/{walk_id}/location"}
 
 
-def complete_walk(booking_id: str, walker_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+def complete_walk(
+    booking_id: str, walker_id: str, *, note: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """The walk ends: the held price is captured, the ledger posts the walker's share and the
     platform's fee, and the walk's summary is frozen. The booking stays locked while the gateway
     captures. Safe to retry after any failure: the capture is found rather than repeated, the
@@ -385,7 +398,9 @@ def complete_walk(booking_id: str, walker_id: str, *, now: datetime | None = Non
     not completed for nothing: its price is charged at once on the saved card (place-and-capture;
     the walk was walked). If that card declines: 402, the walk stays in progress, the payment
     `failed` and both parties told; the owner gives another card (`POST .../payment-method`,
-    which holds it) and the walker completes again."""
+    which holds it) and the walker completes again.
+
+    `note`: the walker's words on the walk, kept on the walk (its summary and report card)."""
     moment = now or datetime.now(UTC)
     require_id(booking_id, "booking")
     with db.transaction() as conn:
@@ -405,6 +420,8 @@ def complete_walk(booking_id: str, walker_id: str, *, now: datetime | None = Non
         if captured is not None:
             faults.point("bookings.captured")
             settle_completion(conn, booking_id, captured, actor_id=walker_id)
+            if note is not None:
+                conn.execute("UPDATE walks SET note = %s WHERE booking_id = %s", (note, booking_id))
     if captured is None:
         raise PaymentDeclined("The owner's card was declined; they are asked to give another.")
     return get(booking_id, walker_id, "walker")

@@ -1,6 +1,6 @@
 """The bookings service's functions: a walk from its quote and request to its answer, start,
-completion, cancellation and review, the expiry of what nobody answered, and the holds placed 5
-days before each walk (and the owner's fix when one fails)."""
+completion, cancellation and review, its changes and weekly series, the expiry of what nobody
+answered, and the holds placed 5 days before each walk (and the owner's fix when one fails)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,52 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         uses=_CHARGING,
     ),
     SERVICE.endpoint(
+        "propose_booking_change",
+        method="POST",
+        path="/v1/bookings/{booking_id}/changes",
+        status_code=201,
+        roles=OWNER,
+        summary="Change a walk's start, duration or dogs: a request at once (200 booking), an accepted walk"
+        " by a proposal its walker answers (201 change)",
+        idempotent=True,
+        timeout_s=30,
+        uses=_CHARGING,
+    ),
+    SERVICE.endpoint(
+        "accept_booking_change",
+        method="POST",
+        path="/v1/bookings/{booking_id}/changes/{change_id}/accept",
+        roles=WALKER,
+        summary="Accept the owner's change: the new time and price, the hold adjusted (409 booking_conflict)",
+        idempotent=True,
+        timeout_s=30,
+        uses=_CHARGING,
+    ),
+    SERVICE.endpoint(
+        "decline_booking_change",
+        method="POST",
+        path="/v1/bookings/{booking_id}/changes/{change_id}/decline",
+        roles=WALKER,
+        summary="Decline the owner's change; the booking stays as it is",
+        idempotent=True,
+    ),
+    SERVICE.endpoint(
+        "get_series",
+        path="/v1/series/{series_id}",
+        roles=OWNER | WALKER,
+        summary="A weekly series and its walks, for its owner or its walker",
+    ),
+    SERVICE.endpoint(
+        "cancel_series",
+        method="POST",
+        path="/v1/series/{series_id}/cancel",
+        roles=OWNER | WALKER,
+        summary="End a series: every walk from `from` (default now) on cancelled by the policy, each with its refund",
+        idempotent=True,
+        timeout_s=60,
+        uses=_CHARGING,
+    ),
+    SERVICE.endpoint(
         "review_booking",
         method="POST",
         path="/v1/bookings/{booking_id}/review",
@@ -126,4 +172,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # each walk's hold once it is 5 days away (at the latest 4 days before: a day of runs to ride out
     # a gateway outage); failed payments not fixed by their deadline cancel their booking
     SERVICE.schedule("place_due_holds", every_s=900, timeout_s=300, uses=frozenset({DATABASE, PAYMENTS})),
+    # walks not started 15 minutes after their start: `walk.late` to both; 60 minutes after: cancelled
+    # as a no-show, the hold released (the relay publishes the events it records)
+    SERVICE.schedule("handle_no_shows", every_s=60, timeout_s=50, uses=frozenset({DATABASE, PAYMENTS})),
 )

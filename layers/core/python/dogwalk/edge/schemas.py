@@ -63,6 +63,17 @@ IsoDate = Annotated[date, BeforeValidator(_text_only)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
+class Vaccination(Write):
+    kind: str = Field(min_length=1, max_length=100, description="e.g. rabies, DHPP, bordetella")
+    expires_on: IsoDate
+
+
+# a dog's care, what its walker reads around the walk (GET /v1/bookings/{id}/care)
+MedicalNotes = Annotated[str, StringConstraints(max_length=2000)]
+Feeding = Annotated[str, StringConstraints(max_length=1000)]
+Vaccinations = Annotated[list[Vaccination], Field(max_length=20)]
+
+
 class DogOut(BaseModel):
     id: str
     owner_id: str
@@ -72,6 +83,9 @@ class DogOut(BaseModel):
     birth_date: date | None
     notes: str | None
     vaccinated: bool
+    medical_notes: str | None
+    feeding: str | None
+    vaccinations: list[Vaccination]
     created_at: datetime
     updated_at: datetime
 
@@ -79,6 +93,26 @@ class DogOut(BaseModel):
 class DogPage(BaseModel):
     items: list[DogOut]
     next_cursor: str | None
+
+
+Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"), Field(description="E.164")]
+
+
+class Contact(Write):
+    name: str = Field(min_length=1, max_length=200)
+    phone: Phone
+
+
+class Home(Write):
+    """The owner's home (PUT and GET /v1/owners/me/home, and what the booked walker reads). The
+    access instructions, the lockbox code and the emergency contact are encrypted at rest, and left
+    out of the model's repr (Powertools' debug log prints a route's arguments)."""
+
+    address: str = Field(min_length=1, max_length=500)
+    access_instructions: str | None = Field(default=None, min_length=1, max_length=2000, repr=False)
+    lockbox_code: str | None = Field(default=None, min_length=1, max_length=100, repr=False)
+    emergency_contact: Contact = Field(repr=False)
+    vet: Contact | None = None
 
 
 class ServiceArea(BaseModel):
@@ -96,6 +130,8 @@ class PublicWalker(BaseModel):
     rating_avg: float | None
     rating_count: int
     completed_walks: int
+    # accepted walks never started (cancelled an hour after their start): what owners weigh as reliability
+    no_shows: int
     service_area: ServiceArea
 
 
@@ -109,6 +145,7 @@ def public_walker(row: dict[str, Any]) -> PublicWalker:
         rating_avg=row["rating_avg"],
         rating_count=row["rating_count"],
         completed_walks=row["completed_walks"],
+        no_shows=row["no_shows"],
         service_area=ServiceArea(lat=row["lat"], lon=row["lon"], radius_km=row["radius_km"]),
     )
 
@@ -220,6 +257,30 @@ class NotificationOut(BaseModel):
     read_at: datetime | None
 
 
+class ConversationOut(BaseModel):
+    """A conversation of an owner and a walker, as one of its two parties sees it (`unread`: theirs)."""
+
+    id: str
+    owner_id: str
+    walker_id: str
+    last_message_at: datetime | None
+    unread: int
+
+
+class MessageOut(BaseModel):
+    """One message of a conversation (also what the WebSocket's `message` push carries)."""
+
+    id: str
+    sender_id: str
+    text: str = Field(description="empty once the sender's account was deleted")
+    photo: dict[str, Any] | None = Field(default=None, description="the attached walk photo (not available yet)")
+    sent_at: datetime
+
+
+def message_out(row: dict[str, Any]) -> MessageOut:
+    return MessageOut(id=row["id"], sender_id=row["sender_id"], text=row["text"], sent_at=row["sent_at"])
+
+
 class PaymentState(BaseModel):
     """A booking's `payment` in its view."""
 
@@ -258,3 +319,34 @@ def booking_out(row: dict[str, Any]) -> BookingOut:
         notes=row["notes"],
         refund_cents=row.get("refund_cents"),
     )
+
+
+class ChangeOut(BaseModel):
+    """A change of a booking asked by its owner (`proposed` until its walker answers; `superseded`
+    by a newer one; `applied` at once to a request)."""
+
+    id: str
+    booking_id: str
+    status: Literal["proposed", "accepted", "declined", "superseded", "applied"]
+    start: datetime
+    end: datetime
+    duration_min: int
+    dog_ids: list[str]
+    quote: QuoteOut
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
+class SeriesOut(BaseModel):
+    """A weekly series and its walks by start time; ending one answers the walks from `from` on,
+    each cancelled one with its `refund_cents`."""
+
+    id: str
+    owner_id: str
+    walker_id: str
+    bookings: list[BookingOut]
+
+
+def series_out(series: dict[str, Any]) -> SeriesOut:
+    return SeriesOut(id=series["id"], owner_id=series["owner_id"], walker_id=series["walker_id"],
+                     bookings=[booking_out(row) for row in series["bookings"]])  # fmt: skip

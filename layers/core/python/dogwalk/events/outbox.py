@@ -16,6 +16,7 @@ EVENT_TYPES = (
     "booking.requested", "booking.accepted", "booking.declined", "booking.expired", "booking.cancelled",
     "walk.started", "walk.completed", "payment.captured", "payment.refunded", "payment.failed", "payout.sent",
     "tip.received", "review.received", "verification.decided", "payment.disputed",
+    "message.received", "walk.late", "booking.change_proposed", "booking.changed",
 )  # fmt: skip
 # The account's own emails (verification, reset, password changed, deleted): email only, always sent,
 # never a preference; a reset request names no recipient (its address's digest is found at delivery).

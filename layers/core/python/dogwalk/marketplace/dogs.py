@@ -6,21 +6,33 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from dogwalk.adapters import db
 from dogwalk.adapters.pagination import Page, oldest_first
 from dogwalk.errors import InvalidState, NotFound, require_id
 
 SIZES = ("small", "medium", "large", "giant")
-_COLUMNS = "id::text, owner_id::text, name, breed, size, birth_date, notes, vaccinated, created_at, updated_at"
-EDITABLE = ("name", "breed", "size", "birth_date", "notes", "vaccinated")
+_COLUMNS = (
+    "id::text, owner_id::text, name, breed, size, birth_date, notes, vaccinated, medical_notes, feeding,"
+    " vaccinations, created_at, updated_at"
+)
+EDITABLE = ("name", "breed", "size", "birth_date", "notes", "vaccinated", "medical_notes", "feeding", "vaccinations")
+
+
+def _stored(name: str, value: Any) -> Any:
+    """A field as its column takes it: the vaccinations `[{kind, expires_on}]` as JSON."""
+    if name == "vaccinations":
+        return Jsonb([{"kind": item["kind"], "expires_on": item["expires_on"].isoformat()} for item in value or ()])
+    return value
 
 
 def create(owner_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     with db.transaction() as conn:
         row = conn.execute(
-            f"INSERT INTO dogs (id, owner_id, name, breed, size, birth_date, notes, vaccinated)"  # noqa: S608  # nosec B608
-            f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-            (str(uuid.uuid4()), owner_id, *(fields.get(name) for name in EDITABLE)),
+            f"INSERT INTO dogs (id, owner_id, {', '.join(EDITABLE)})"  # noqa: S608  # nosec B608 - names from EDITABLE
+            f" VALUES (%s, %s, {', '.join(['%s'] * len(EDITABLE))}) RETURNING {_COLUMNS}",
+            (str(uuid.uuid4()), owner_id, *(_stored(name, fields.get(name)) for name in EDITABLE)),
         ).fetchone()
     if row is None:  # INSERT … RETURNING always returns its row
         raise RuntimeError("the dog was not written")
@@ -53,7 +65,7 @@ def update(owner_id: str, dog_id: str, changes: dict[str, Any]) -> dict[str, Any
         row = conn.execute(
             f"UPDATE dogs SET {assignments}, updated_at = now()"  # noqa: S608  # nosec B608 - names from EDITABLE
             f" WHERE id = %s AND owner_id = %s AND deleted_at IS NULL RETURNING {_COLUMNS}",
-            (*(changes[name] for name in changes if name in EDITABLE), dog_id, owner_id),
+            (*(_stored(name, changes[name]) for name in changes if name in EDITABLE), dog_id, owner_id),
         ).fetchone()
     if row is None:
         raise NotFound("No such dog.")

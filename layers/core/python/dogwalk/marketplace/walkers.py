@@ -64,7 +64,7 @@ def save_profile(walker_id: str, profile: dict[str, Any]) -> dict[str, Any]:
 
 _PROFILE = """
     SELECT u.id::text AS id, u.name, p.bio, p.price_cents_per_30min, p.lat, p.lon, p.radius_km, p.max_dogs,
-           p.accepted_sizes, p.timezone, p.verification, p.rating_count, p.completed_walks,
+           p.accepted_sizes, p.timezone, p.verification, p.rating_count, p.completed_walks, p.no_shows,
            CASE WHEN p.rating_count > 0 THEN round(p.rating_sum::numeric / p.rating_count, 2)::float END AS rating_avg
       FROM walker_profiles p JOIN users u ON u.id = p.user_id
 """
@@ -219,6 +219,12 @@ NOT_BOOKED = """NOT EXISTS (
                 SELECT 1 FROM bookings b
                  WHERE b.walker_id = p.user_id AND b.status = ANY(%(busy)s::text[])
                    AND tstzrange(b.start_ts, b.end_ts) && tstzrange(%(start)s, %(end)s))"""
+# the same, but for a booking being moved: its own time (%(excluding)s) is not in the way
+NOT_BOOKED_BUT = """NOT EXISTS (
+                SELECT 1 FROM bookings b
+                 WHERE b.walker_id = p.user_id AND b.status = ANY(%(busy)s::text[])
+                   AND b.id IS DISTINCT FROM %(excluding)s::uuid
+                   AND tstzrange(b.start_ts, b.end_ts) && tstzrange(%(start)s, %(end)s))"""
 
 SORTS = {
     "distance": "p.location <-> ll_to_earth(%(lat)s, %(lon)s)",
@@ -268,7 +274,7 @@ def _search_rows(
     bound = "AND earth_box(ll_to_earth(%(lat)s, %(lon)s), %(max_radius_m)s) @> p.location" if sort == "distance" else ""
     query = f"""
         SELECT p.user_id::text AS id, u.name, p.bio, p.price_cents_per_30min, p.timezone, p.lat, p.lon,
-               p.radius_km, p.rating_count, p.completed_walks, 'verified' AS verification,
+               p.radius_km, p.rating_count, p.completed_walks, p.no_shows, 'verified' AS verification,
                {order} AS sort_key,
                earth_distance(p.location, ll_to_earth(%(lat)s, %(lon)s)) AS distance_m,
                CASE WHEN p.rating_count > 0 THEN round(p.rating_sum::numeric / p.rating_count, 2)::float END
@@ -322,8 +328,10 @@ class WalkerFit:
     already_booked: bool
 
 
-def fit(walker_id: str, lat: float, lon: float, start: datetime, end: datetime, sizes: list[str]) -> WalkerFit | None:
-    """None when there is no such walker profile."""
+def fit(walker_id: str, lat: float, lon: float, start: datetime, end: datetime, sizes: list[str], *,
+        excluding: str | None = None) -> WalkerFit | None:  # fmt: skip
+    """None when there is no such walker profile. `excluding`: a booking whose own time does not
+    count as the walker's (the booking being moved)."""
     with db.transaction() as conn:
         row = conn.execute(
             f"""
@@ -332,7 +340,7 @@ def fit(walker_id: str, lat: float, lon: float, start: datetime, end: datetime, 
                    earth_distance(p.location, ll_to_earth(%(lat)s, %(lon)s)) <= p.radius_km * 1000 AS covers_pickup,
                    p.accepted_sizes @> %(sizes)s::text[] AND p.max_dogs >= %(dog_count)s AS takes_the_dogs,
                    {AVAILABLE_FOR_THE_WALK} AS available,
-                   NOT {NOT_BOOKED} AS already_booked
+                   NOT {NOT_BOOKED_BUT} AS already_booked
               FROM walker_profiles p JOIN users u ON u.id = p.user_id
              WHERE p.user_id = %(walker)s
             """,  # noqa: S608  # nosec B608 - constants of this module
@@ -345,6 +353,7 @@ def fit(walker_id: str, lat: float, lon: float, start: datetime, end: datetime, 
                 "start": start,
                 "end": end,
                 "busy": ["accepted", "in_progress"],
+                "excluding": excluding,
             },
         ).fetchone()
     return WalkerFit(**row) if row else None

@@ -1,1 +1,2 @@
-"""Messages: one conversation per owner–walker pair, its messages, reads and blocks (`conversations`); declarations in `registry`."""
+"""Messages: one conversation per owner and walker, its messages, reads and blocks (`conversations`);
+declarations in `registry`."""

@@ -43,6 +43,38 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Walk cancelled",
         "The walk of $dogs for $owner on $when is cancelled: the owner's payment didn't go through.",
     ),
+    # a walk no-show: not started 60 minutes after its start
+    "booking.cancelled/no_show/owner": (
+        "Walk cancelled",
+        "$walker didn't start the walk of $dogs on $when, so we cancelled it. The hold on your card is released"
+        " in full; you can book another walker in the app.",
+    ),
+    "booking.cancelled/no_show/walker": (
+        "Walk cancelled: no-show",
+        "You didn't start the walk of $dogs for $owner on $when within an hour, so it is cancelled and counts"
+        " as a no-show on your profile.",
+    ),
+    "walk.late/owner": (
+        "Your walker is running late",
+        "$walker hasn't started the walk of $dogs planned for $when yet. We've reminded them; if the walk"
+        " hasn't started an hour after its time, it's cancelled and the hold on your card released.",
+    ),
+    "walk.late/walker": (
+        "You're late for a walk",
+        "The walk of $dogs for $owner was due to start on $when. Start it in the app now, or cancel it; a walk"
+        " not started an hour after its time is cancelled as a no-show.",
+    ),
+    # the owner asks to change an accepted walk; the walker answers in the app
+    "booking.change_proposed": (
+        "Change requested",
+        "$owner asked to change the walk of $dogs on $when (new price $amount). Accept or decline it in the app.",
+    ),
+    # a change applied: the owner hears that the walker accepted it, the walker that a request changed
+    "booking.changed/owner": (
+        "Walk changed",
+        "$walker accepted your change: the walk of $dogs is now on $when, for $amount.",
+    ),
+    "booking.changed/walker": ("Walk request changed", "$owner changed their request: $dogs on $when, for $amount."),
     "walk.started": ("Walk started", "$walker is walking $dogs now. Follow along live in the app."),
     "walk.completed": ("Walk completed", "$walker finished walking $dogs. See the report card: $link"),
     "payment.captured": ("Payment charged", "We charged $amount for the walk of $dogs on $when ($why)."),
@@ -78,6 +110,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "payout.sent": ("Payout sent", "Your earnings of $amount for $period are on their way to your bank account."),
     "tip.received": ("You got a tip", "$owner tipped you $amount for walking $dogs on $when."),
     "review.received": ("New review", "$owner rated your walk with $dogs $rating out of 5."),
+    # never the message itself: push payloads pass through Apple's and Google's servers
+    "message.received": ("New message", "$sender sent you a message. Read it in the app."),
     "verification.decided/verified": (
         "You're verified",
         "Your documents were approved: owners can now find and book you.",
@@ -167,7 +201,7 @@ def render(event_type: str, recipient_role: str | None, payload: dict[str, Any],
     link = _link(event_type, payload, facts, base)
     values = {**facts, "link": link, **_details(payload, facts)}
     data = {"event_id": event_id, "event_type": event_type, "link": link}
-    for name in ("booking_id", "walk_id", "payout_id"):
+    for name in ("booking_id", "walk_id", "payout_id", "conversation_id"):
         value = payload.get(name) or facts.get(name)
         if value:
             data[name] = str(value)
@@ -178,7 +212,11 @@ def render(event_type: str, recipient_role: str | None, payload: dict[str, Any],
 def _variant(event_type: str, recipient_role: str | None, payload: dict[str, Any]) -> str:
     if event_type == "booking.cancelled" and payload.get("reason") == "payment_failed":
         return f"{event_type}/unpaid/{'walker' if recipient_role == 'walker' else 'owner'}"
-    if event_type in ("booking.cancelled", "payment.failed"):
+    if event_type == "booking.cancelled" and payload.get("reason") == "no_show":
+        return f"{event_type}/no_show/{'walker' if recipient_role == 'walker' else 'owner'}"
+    if event_type == "walk.late":
+        return f"{event_type}/{'walker' if recipient_role == 'walker' else 'owner'}"
+    if event_type in ("booking.cancelled", "payment.failed", "booking.changed"):
         return f"{event_type}/{'walker' if recipient_role == 'walker' else 'owner'}"
     if event_type == "verification.decided":
         return f"{event_type}/{'verified' if payload.get('status') == 'verified' else 'rejected'}"
@@ -192,6 +230,8 @@ def _link(event_type: str, payload: dict[str, Any], facts: dict[str, Any], base:
         return f"{base}/walks/{facts['walk_id']}/report"
     if event_type in ("walk.started", "walk.completed") and facts.get("walk_id"):
         return f"{base}/walks/{facts['walk_id']}"
+    if payload.get("conversation_id"):
+        return f"{base}/conversations/{payload['conversation_id']}"
     if payload.get("booking_id"):
         return f"{base}/bookings/{payload['booking_id']}"
     if event_type == "payout.sent":
@@ -235,7 +275,11 @@ _BOOKING = """
 
 
 def _facts(conn: db.Connection, payload: dict[str, Any]) -> dict[str, Any]:
-    """Names, dogs, the walk's local time and the walk id of the event's booking (if it names one)."""
+    """Names, dogs, the walk's local time and the walk id of the event's booking (if it names one);
+    the sender's name for a conversation's event."""
+    if payload.get("conversation_id"):
+        sender = conn.execute("SELECT name FROM users WHERE id = %s", (payload.get("sender_id"),)).fetchone()
+        return {"sender": sender["name"] if sender else "Someone"}
     booking_id = payload.get("booking_id")
     row = conn.execute(_BOOKING, (booking_id,)).fetchone() if booking_id else None
     if row is None:

@@ -31,6 +31,10 @@ MIGRATOR: Function = SERVICE.function(
     "run_migrations", timeout_s=300, uses=frozenset({DATABASE, SIGNING_KEYS_READ, SIGNING_KEYS_WRITE})
 )
 
+# Validates each restore test of the Aurora cluster (AWS Backup's restore testing plan, monthly):
+# invoked by the EventBridge rule on a completed restore job (infra/backups.py)
+RESTORE_VALIDATOR: Function = SERVICE.function("validate_restore", timeout_s=300, uses=frozenset({DATABASE}))
+
 SCHEDULES: tuple[Schedule, ...] = (
     # the outbox relay's guarantee: whatever was not published right after its commit goes out now
     SERVICE.schedule("relay_outbox", every_s=60, timeout_s=60, uses=frozenset({DATABASE, EVENTS})),

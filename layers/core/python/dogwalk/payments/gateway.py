@@ -143,13 +143,22 @@ def hold_key(booking_id: str, attempt: int) -> str:
     return f"hold:{booking_id}:{attempt}"
 
 
+def change_hold_key(booking_id: str, change_id: str) -> str:
+    """The idempotency key of the hold a booking change places for its new price (the change is the
+    operation: a retried acceptance of it finds that hold)."""
+    return f"hold:{booking_id}:change:{change_id}"
+
+
 def authorize(owner_id: str, gateway_method_id: str, amount_cents: int, currency: str, booking_id: str,
-              attempt: int = 1, *, off_session: bool = False) -> str:  # fmt: skip
+              attempt: int = 1, *, off_session: bool = False, change_id: str | None = None) -> str:  # fmt: skip
     """Hold `amount_cents` on the card (a PaymentIntent with manual capture); its id. `off_session`
     when the owner is not there to authenticate (the job placing a hold days after the request).
-    The booking and the attempt make the idempotency key: a retried request or job run holds once."""
-    intent = _confirmed_intent(owner_id, gateway_method_id, amount_cents, currency, key=hold_key(booking_id, attempt),
-                               metadata={"booking_id": booking_id, "attempt": str(attempt)}, capture_method="manual",
+    The booking and the attempt make the idempotency key: a retried request or job run holds once;
+    a booking change's hold is keyed by the change (`change_id`) instead."""
+    key = change_hold_key(booking_id, change_id) if change_id else hold_key(booking_id, attempt)
+    which = {"change_id": change_id} if change_id else {"attempt": str(attempt)}
+    intent = _confirmed_intent(owner_id, gateway_method_id, amount_cents, currency, key=key,
+                               metadata={"booking_id": booking_id, **which}, capture_method="manual",
                                **({"off_session": True} if off_session else {}))  # fmt: skip
     if intent.status != "requires_capture":
         void(intent.id)

@@ -6,19 +6,24 @@ malformed message is logged, counted (in its walk's summary when its topic names
 without failing the others. If the batch's transaction fails, each walk is tried in a transaction
 of its own, so that a failure (a lock that cannot be had, the database gone) fails only that
 walk's messages, which the queue delivers again; ingest is idempotent, so the redelivery inserts
-nothing twice. What was stored goes to the walk's live viewers."""
+nothing twice. What was stored goes to the walk's live viewers.
+
+Stock OwnTracks apps' messages come by the rule on `owntracks/+/+`: a `location` there is a point
+of the walk in progress of the walker whose tracker username is the topic's second level (one
+query for the batch); every other `_type` (the lwt; the rest go to subtopics) is ignored, and with
+no walk in progress the message is dropped."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from pydantic_core import from_json  # parses the bodies 2x faster than the json module, to the same values
 
 from dogwalk.adapters.observability import logger, metrics
-from dogwalk.tracking import ingest, live
+from dogwalk.tracking import ingest, live, trackers
 
 
 @dataclass(frozen=True)
@@ -29,15 +34,23 @@ class Message:
     body: str
 
 
-def _by_walk(messages: Iterable[Message]) -> dict[str, list[tuple[str, str, dict]]]:
+def _by_walk(
+    messages: Iterable[Message], tracked: list[tuple[str, str, dict]] | None = None
+) -> dict[str, list[tuple[str, str, dict]]]:
+    """The messages by the walk their topic names; those of tracker apps' topics go to `tracked`
+    (message id, tracker username, payload), for `_add_tracked`."""
     walks: dict[str, list[tuple[str, str, dict]]] = defaultdict(list)
     for message in messages:
         try:
-            payload = json.loads(message.body)
+            payload = from_json(message.body)
             topic = payload.get("topic") if isinstance(payload, dict) else None
             matched = ingest.TOPIC.match(topic) if isinstance(topic, str) else None
         except ValueError:
-            matched = None
+            topic, matched = None, None
+        tracker = trackers.TOPIC.match(topic) if matched is None and isinstance(topic, str) else None
+        if tracker is not None and tracked is not None:
+            tracked.append((message.message_id, tracker.group(1), payload))
+            continue
         if matched is None:
             logger.warning(
                 "dropped a message without a walk topic",
@@ -47,6 +60,25 @@ def _by_walk(messages: Iterable[Message]) -> dict[str, list[tuple[str, str, dict
             continue
         walks[matched.group(1)].append((message.message_id, matched.group(2), payload))
     return walks
+
+
+def _add_tracked(walks: dict[str, list[tuple[str, str, dict]]], tracked: list[tuple[str, str, dict]]) -> None:
+    """Tracker apps' locations join the messages of their walkers' walks in progress."""
+    locations = [(message_id, username, payload) for message_id, username, payload in tracked
+                 if trackers.is_location(payload)]  # fmt: skip
+    if len(locations) < len(tracked):
+        logger.info(
+            "tracker messages ignored", extra={"reason": "not_a_location", "ignored": len(tracked) - len(locations)}
+        )
+    walk_of = trackers.walks_of({username for _, username, _ in locations})
+    unplaced = 0
+    for message_id, username, payload in locations:
+        if username in walk_of:
+            walks[walk_of[username]].append((message_id, "location", payload))
+        else:
+            unplaced += 1
+    if unplaced:
+        logger.info("tracker points dropped: no walk in progress", extra={"reason": "no_walk", "dropped": unplaced})
 
 
 def _arrivals(walks: dict[str, list[tuple[str, str, dict]]]) -> dict[str, ingest.Arrivals]:
@@ -68,9 +100,15 @@ def _arrivals(walks: dict[str, list[tuple[str, str, dict]]]) -> dict[str, ingest
 
 def ingest_batch(messages: Iterable[Message]) -> set[str]:
     """Store a batch; the ids of the messages whose walk could not be written (to deliver again)."""
-    walks = _by_walk(messages)
-    arrivals = _arrivals(walks)
+    tracked: list[tuple[str, str, dict]] = []
+    walks = _by_walk(messages, tracked)
     failed: set[str] = set()
+    try:
+        _add_tracked(walks, tracked)
+    except Exception:  # the username lookup failed: these come again
+        logger.exception("tracker messages could not be placed; they will be delivered again")
+        failed.update(message_id for message_id, _, _ in tracked)
+    arrivals = _arrivals(walks)
     try:  # the whole batch in one transaction: the fast path
         outcomes = ingest.ingest_many(arrivals)
     except Exception:  # then walk by walk, so that a failure fails only its own walk's messages

@@ -21,11 +21,19 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from math import asin, cos, sin, sqrt
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    NamedTuple,
+    NotRequired,  # pydantic reads typing's own only from 3.12
+)
 
 import psycopg
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, model_validator
+from typing_extensions import TypedDict
 
 from dogwalk.adapters import db
 from dogwalk.errors import InvalidState, NotFound, require_id
@@ -34,7 +42,7 @@ MAX_ACCURACY_M = 100.0
 MAX_SPEED_KMH = 50.0
 CLOCK_SKEW = timedelta(seconds=60)  # phone clocks drift; a point this far outside the walk still counts
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
-EVENT_TYPES = ("pee", "poo", "water", "photo", "note")
+EVENT_TYPES = ("pee", "poo", "water", "food", "photo", "note")
 TOPIC = re.compile(r"^dogwalk/walks/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/(location|event)$")
 
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
@@ -42,41 +50,51 @@ Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Epoch = Annotated[StrictInt, Field(gt=1_000_000_000, lt=10_000_000_000)]  # seconds, 2001..2286
 
 
-class Location(BaseModel):
-    """An OwnTracks `location` message (fields we do not use, e.g. `tid`, `alt`, `cog`, are ignored)."""
-
-    model_config = ConfigDict(extra="ignore")
-    type: Literal["location"] = Field(alias="_type")
+# An OwnTracks `location` message and a `batch` of them, validated into plain dicts: pydantic makes a
+# dict several times faster than a model instance, and a queue batch carries a thousand points.
+# Fields we do not use (`tid`, `alt`, `cog`, ...) are ignored.
+class Location(TypedDict):
+    _type: Literal["location"]
     lat: Lat
     lon: Lon
     tst: Epoch
-    acc: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    vel: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    batt: Annotated[int, Field(ge=0, le=100)] | None = None
+    acc: NotRequired[Annotated[float, Field(ge=0, allow_inf_nan=False)] | None]
+    vel: NotRequired[Annotated[float, Field(ge=0, allow_inf_nan=False)] | None]
+    batt: NotRequired[Annotated[int, Field(ge=0, le=100)] | None]
 
 
-class Batch(BaseModel):
+class Batch(TypedDict):
     """Points a phone buffered while offline."""
 
-    model_config = ConfigDict(extra="ignore")
-    type: Literal["batch"] = Field(alias="_type")
+    _type: Literal["batch"]
     points: Annotated[list[Location], Field(max_length=10_000)]
 
 
 class Event(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    type: Literal["pee", "poo", "water", "photo", "note"]
+    type: Literal["pee", "poo", "water", "food", "photo", "note"]
     tst: Epoch
     lat: Lat | None = None
     lon: Lon | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
+    # a `photo` event may name its photo (one uploaded to this walk: `POST /v1/walks/{id}/photos`)
+    photo_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _photo_only_on_a_photo(self) -> Event:
+        if self.photo_id is not None and self.type != "photo":
+            raise ValueError("only a photo event names a photo_id")
+        return self
 
 
-_location_message: TypeAdapter[Location | Batch] = TypeAdapter(Annotated[Location | Batch, Field(discriminator="type")])
+_location_message: TypeAdapter[Location | Batch] = TypeAdapter(
+    Annotated[Location | Batch, Field(discriminator="_type")]
+)
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """One fix (a tuple: the cheapest object to make, a thousand a queue batch)."""
+
     ts: datetime
     lat: float
     lon: float
@@ -92,6 +110,7 @@ class WalkEvent:
     lat: float | None = None
     lon: float | None = None
     note: str | None = None
+    photo_id: str | None = None
 
 
 def _instant(tst: int) -> datetime:
@@ -101,21 +120,28 @@ def _instant(tst: int) -> datetime:
 def points_of(message: dict[str, Any]) -> list[Point]:
     """The points of a `location` or `batch` message; pydantic's ValidationError if malformed."""
     parsed = _location_message.validate_python(message)
-    locations = parsed.points if isinstance(parsed, Batch) else [parsed]
-    return [Point(_instant(p.tst), p.lat, p.lon, p.acc, p.vel, p.batt) for p in locations]
+    locations = parsed["points"] if parsed["_type"] == "batch" else [parsed]
+    instant = datetime.fromtimestamp
+    return [Point(instant(p["tst"], UTC), p["lat"], p["lon"], p.get("acc"), p.get("vel"), p.get("batt"))
+            for p in locations]  # fmt: skip
 
 
 def event_of(message: dict[str, Any]) -> WalkEvent:
     parsed = Event.model_validate(message)
-    return WalkEvent(_instant(parsed.tst), parsed.type, parsed.lat, parsed.lon, parsed.note)
+    photo = str(parsed.photo_id) if parsed.photo_id else None
+    return WalkEvent(_instant(parsed.tst), parsed.type, parsed.lat, parsed.lon, parsed.note, photo)
+
+
+_RADIANS = math.pi / 180
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+    """Great-circle distance (haversine), as `math.radians` would compute it without its calls (a
+    queue batch makes a thousand)."""
+    phi1, phi2 = lat1 * _RADIANS, lat2 * _RADIANS
+    half_dphi, half_dlmb = (phi2 - phi1) / 2, (lon2 - lon1) * _RADIANS / 2
+    a = sin(half_dphi) ** 2 + cos(phi1) * cos(phi2) * sin(half_dlmb) ** 2
+    return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(a)))
 
 
 def _step(before: tuple[datetime, float, float] | None, point: Point) -> float | None:
@@ -297,16 +323,21 @@ def _chain(walk: dict[str, Any], points: list[Point], outcome: Outcome) -> tuple
     fresh = [p for p in points if last_ts is None or p.ts > last_ts]
     late = [p for p in points if last_ts is not None and p.ts < last_ts]
     added = 0.0
-    before = (last_ts, walk["last_lat"], walk["last_lon"]) if last_ts is not None else None
     chained: list[Point] = []
+    if fresh and last_ts is None:  # the walk's first point: nothing to come from
+        chained.append(fresh[0])
+        fresh = fresh[1:]
+    before_ts, before_lat, before_lon = chained[0][:3] if chained else (last_ts, walk["last_lat"], walk["last_lon"])
+    # `_step`'s rule, inlined: this loop runs for every point of a batch
     for point in fresh:
-        step = _step(before, point)
-        if step is None:
+        ts, lat, lon = point[:3]
+        metres = distance_m(before_lat, before_lon, lat, lon)
+        if metres * 3.6 > MAX_SPEED_KMH * max(abs((ts - before_ts).total_seconds()), 1.0):
             outcome.dropped["too_fast"] += 1
             continue
-        added += step
+        added += metres
         chained.append(point)
-        before = (point.ts, point.lat, point.lon)
+        before_ts, before_lat, before_lon = ts, lat, lon
     outcome.accepted.extend(chained)
     return chained, late, added
 
@@ -356,11 +387,18 @@ def _copy(conn: db.Connection, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _record_events(conn: db.Connection, walk_id: str, events: list[WalkEvent], outcome: Outcome) -> None:
+    """The new events; a photo event naming a photo that is not of this walk is dropped (`unknown_photo`)."""
+    named = [e.photo_id for e in events if e.photo_id]
+    query = "SELECT id::text FROM walk_photos WHERE walk_id = %s AND id = ANY(%s::uuid[])"
+    photos = {row["id"] for row in conn.execute(query, (walk_id, named)).fetchall()} if named else set()
     for event in sorted(events, key=lambda e: e.ts):
+        if event.photo_id and event.photo_id not in photos:
+            outcome.dropped["unknown_photo"] += 1
+            continue
         written = conn.execute(
-            "INSERT INTO walk_events (walk_id, ts, type, lat, lon, note) VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING ts",
-            (walk_id, event.ts, event.type, event.lat, event.lon, event.note),
+            "INSERT INTO walk_events (walk_id, ts, type, lat, lon, note, photo_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING ts",
+            (walk_id, event.ts, event.type, event.lat, event.lon, event.note, event.photo_id),
         ).fetchone()
         if written is None:
             outcome.dropped["duplicate"] += 1
@@ -384,7 +422,7 @@ def live_messages(outcome: Outcome) -> list[dict[str, Any]]:
     ]  # fmt: skip
     sent += [
         (e.ts, {"type": "event", "walk_id": outcome.walk_id, "event": e.type, "lat": e.lat, "lon": e.lon,
-                "tst": int(e.ts.timestamp()), "note": e.note})
+                "tst": int(e.ts.timestamp()), "note": e.note, "photo_id": e.photo_id})
         for e in outcome.events
     ]  # fmt: skip
     return [message for _, message in sorted(sent, key=lambda pair: pair[0])]

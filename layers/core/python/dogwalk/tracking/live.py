@@ -1,6 +1,7 @@
 """The live view's subscriptions and pushes. A WebSocket connection (API Gateway WebSocket API;
-locally the platform's) is remembered in Redis with its user, for the 2 hours API Gateway keeps a
-connection at most; subscribing to a walk adds it to the walk's set. Ingest and completion push
+locally the platform's) is remembered in Redis with its user (`dogwalk.adapters.websocket`, which
+the messages service pushes through too), for the 2 hours API Gateway keeps a connection at most;
+subscribing to a walk adds it to the walk's set. Ingest and completion push
 to the walk's subscribers through the API Gateway Management API (`post_to_connection`); a
 connection that is gone (410) is forgotten. Pushing is best effort: the points are stored
 whatever happens here.
@@ -11,21 +12,19 @@ does not exist, as the REST API tells them.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from dogwalk.adapters import cache, db
+from dogwalk.adapters import cache, db, websocket
 from dogwalk.adapters.observability import logger
+from dogwalk.adapters.websocket import CONNECTION_TTL_S
 from dogwalk.auth import suspensions
 from dogwalk.config import settings
 from dogwalk.errors import NotFound, Unauthorized, require_id
 
-CONNECTION_TTL_S = 2 * 3600  # API Gateway closes a WebSocket connection after 2 hours
-
 
 def _connection_key(connection_id: str) -> str:
-    return f"ws:conn:{connection_id}"
+    return websocket.connection_key(connection_id)
 
 
 def _walk_key(walk_id: str) -> str:
@@ -33,17 +32,12 @@ def _walk_key(walk_id: str) -> str:
 
 
 def connect(connection_id: str, user_id: str, role: str) -> None:
-    # one transaction: a key written without its expiry would outlive the connection for ever
-    pipe = cache.client().pipeline()
-    pipe.hset(_connection_key(connection_id), mapping={"user_id": user_id, "role": role})
-    pipe.expire(_connection_key(connection_id), CONNECTION_TTL_S)
-    pipe.execute()
+    websocket.remember(connection_id, user_id, role)
 
 
 def connection(connection_id: str) -> dict[str, str] | None:
     """Who holds the connection; None for one we do not know (closed, or expired)."""
-    found: dict[str, str] = cache.client().hgetall(_connection_key(connection_id))  # type: ignore[assignment]
-    return found or None
+    return websocket.holder(connection_id)
 
 
 def subscribe(connection_id: str, walk_id: str) -> None:
@@ -60,32 +54,24 @@ def disconnect(connection_id: str) -> None:
     pipe = cache.client().pipeline()
     for walk_id in walks:
         pipe.srem(_walk_key(walk_id), connection_id)
-    pipe.delete(_connection_key(connection_id), f"{_connection_key(connection_id)}:walks")
+    pipe.delete(f"{_connection_key(connection_id)}:walks")
     pipe.execute()
+    websocket.forget(connection_id)
 
 
 def subscribers(walk_id: str) -> set[str]:
     return cache.client().smembers(_walk_key(walk_id))  # type: ignore[return-value]
 
 
-def _management() -> Any:
-    from dogwalk.adapters import aws
-
-    return aws.endpoint_client("apigatewaymanagementapi", settings().websocket_management_url)
-
-
 def send(connection_id: str, message: dict[str, Any]) -> bool:
     """Push one message to one connection; False (and the connection forgotten) if it is gone, or
     when the platform has no WebSocket API to push through (nothing is pushed then)."""
-    if not settings().websocket_management_url:
+    if not websocket.can_push():
         return False
-    client = _management()
-    try:
-        client.post_to_connection(ConnectionId=connection_id, Data=json.dumps(message).encode())
-    except client.exceptions.GoneException:
-        disconnect(connection_id)
-        return False
-    return True
+    if websocket.post(connection_id, message):
+        return True
+    disconnect(connection_id)
+    return False
 
 
 def publish(walk_id: str, messages: list[dict[str, Any]]) -> int:

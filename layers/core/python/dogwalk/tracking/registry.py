@@ -8,6 +8,9 @@ from dogwalk.declarations import (
     ANY_USER,
     CACHE,
     DATABASE,
+    PHOTOS_CHECK,
+    PHOTOS_READ,
+    PHOTOS_UPLOAD,
     SIGNING_KEYS_READ,
     WALKER,
     WEBSOCKET_PUSH,
@@ -23,6 +26,8 @@ from dogwalk.declarations import (
 SERVICE = Service("tracking", tag="Tracking", uses=frozenset({DATABASE, CACHE}))
 # Walker phones publish GPS and walk events over MQTT; an IoT rule queues them for the ingest.
 WALK_MESSAGES_QUEUE = "walk-messages"
+# The photo bucket tells this queue of every upload under `walks/`; the photo check takes them from it.
+WALK_PHOTOS_QUEUE = "walk-photos"
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     SERVICE.endpoint(
@@ -42,6 +47,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         path="/v1/walks/{walk_id}/report.svg",
         roles=ANY_USER,
         summary="The walk's report card as SVG",
+        # up to 4 photo thumbnails, read from the bucket and embedded
+        uses=frozenset({DATABASE, CACHE, PHOTOS_READ}),
+    ),
+    SERVICE.endpoint(
+        "create_walk_photo",
+        method="POST",
+        path="/v1/walks/{walk_id}/photos",
+        status_code=201,
+        roles=WALKER,
+        summary="Upload a photo of the walk under way: a presigned POST to the photo bucket",
+        uses=frozenset({DATABASE, CACHE, PHOTOS_UPLOAD}),
+    ),
+    SERVICE.endpoint(
+        "list_walk_photos",
+        path="/v1/walks/{walk_id}/photos",
+        roles=ANY_USER,
+        summary="The walk's photos with short-lived links, for the booking's owner, walker or an admin",
+        uses=frozenset({DATABASE, CACHE, PHOTOS_READ}),
+    ),
+    SERVICE.endpoint(
+        "get_walk_gpx",
+        path="/v1/walks/{walk_id}/route.gpx",
+        roles=ANY_USER,
+        summary="The walk as GPX 1.1: the track with its times, the events as waypoints",
     ),
     SERVICE.endpoint(
         "post_walk_locations",
@@ -50,6 +79,31 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status_code=202,
         roles=WALKER,
         summary="HTTP fallback for the phone: OwnTracks location, batch or event messages",
+        uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH}),
+    ),
+    # a walker's stock tracker app (OwnTracks, Overland): long-lived credentials of its own
+    SERVICE.endpoint(
+        "create_tracker",
+        method="POST",
+        path="/v1/walkers/me/tracker",
+        status_code=201,
+        roles=WALKER,
+        summary="New credentials for a stock OwnTracks or Overland app (replacing any before)",
+    ),
+    SERVICE.endpoint(
+        "delete_tracker",
+        method="DELETE",
+        path="/v1/walkers/me/tracker",
+        status_code=204,
+        roles=WALKER,
+        summary="Revoke the tracker app's credentials",
+    ),
+    # public for API Gateway: the tracker authenticates with HTTP Basic, checked by the function
+    SERVICE.endpoint(
+        "post_tracker_locations",
+        method="POST",
+        path="/v1/trackers/locations",
+        summary='OwnTracks HTTP mode (any message; 200 `[]`) and Overland batches (`{"result":"ok"}`)',
         uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH}),
     ),
 )
@@ -68,10 +122,22 @@ QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
         memory_mb=512,
         uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH}),
     ),
+    # each upload: the bytes checked against the declared type, re-encoded without metadata, thumbnailed
+    SERVICE.queue_consumer(
+        "check_walk_photo",
+        queue=WALK_PHOTOS_QUEUE,
+        batch_size=5,
+        timeout_s=60,
+        memory_mb=1024,  # a 12 MP photo decodes to ~36 MB, and Lambda's CPU grows with memory
+        uses=frozenset({DATABASE, PHOTOS_CHECK}),
+    ),
 )
 
 TOPIC_RULES: tuple[TopicRule, ...] = (
     SERVICE.topic_rule("walk_messages", topic_filter="dogwalk/walks/+/+", queue=WALK_MESSAGES_QUEUE, uses=frozenset()),
+    # stock OwnTracks apps: `owntracks/<tracker username>/<device>` (locations and the lwt; their
+    # other messages go to subtopics no rule reads); the ingest maps the username to its walk
+    SERVICE.topic_rule("owntracks_messages", topic_filter="owntracks/+/+", queue=WALK_MESSAGES_QUEUE, uses=frozenset()),
 )
 
 # The IoT Core custom authorizer: a phone connects with its access token as the MQTT password and

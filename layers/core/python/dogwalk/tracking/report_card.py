@@ -28,8 +28,11 @@ FONT = "Inter, 'Helvetica Neue', Helvetica, Arial, 'DejaVu Sans', sans-serif"
 INK, MUTED, FAINT, LINE = "#111827", "#4b5563", "#6b7280", "#e5e7eb"
 PAPER, GRID = "#eef3ef", "#dbe5de"
 ROUTE, START, END = "#2563eb", "#16a34a", "#dc2626"
-EVENT_COLOURS = {"pee": "#eab308", "poo": "#92400e", "water": "#0891b2", "photo": "#7c3aed", "note": "#db2777"}
-EVENT_LABELS = {"pee": "Pee", "poo": "Poo", "water": "Water", "photo": "Photo", "note": "Note"}
+EVENT_COLOURS = {"pee": "#eab308", "poo": "#92400e", "water": "#0891b2", "food": "#ea580c", "photo": "#7c3aed",
+                 "note": "#db2777"}  # fmt: skip
+EVENT_LABELS = {"pee": "Pee", "poo": "Poo", "water": "Water", "food": "Food", "photo": "Photo", "note": "Note"}
+NOTE_SIZE, NOTE_LINES = 16, 8  # the walker's note: wrapped, at most this many lines (then cut)
+MAX_PHOTOS = 4
 # average advance of a glyph, in ems: enough to keep text inside the card in common sans fonts
 REGULAR_EM, BOLD_EM = 0.56, 0.62
 LEGEND_SIZE = 16
@@ -56,6 +59,9 @@ class Card:
     points: int
     route: Sequence[geometry.Position] = field(default_factory=list)
     marks: Sequence[tuple[str, geometry.Position | None]] = field(default_factory=list)
+    note: str | None = None  # the walker's, user input
+    # thumbnails as data: URIs (`data:image/jpeg;base64,...`): the card never makes its viewer fetch anything
+    photos: Sequence[str] = field(default_factory=list)
 
 
 def distance_km(metres: float) -> str:
@@ -258,6 +264,65 @@ def _legend(svg: Element, card: Card) -> float:
     return y + 8 if items else y - 30
 
 
+def wrapped(text: str, width: float, size: float, lines: int) -> list[str]:
+    """`text` in lines that fit `width` at `size`, words kept whole (unless one alone is too long);
+    at most `lines`, the last cut with an ellipsis when the text goes on."""
+    room = max(8, int(width / (REGULAR_EM * size)))
+    out: list[str] = []
+    current = ""
+    for word in clean(text).split():
+        while len(word) > room:  # a word wider than the line: cut it
+            if current:
+                out.append(current)
+                current = ""
+            out.append(word[:room])
+            word = word[room:]
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) > room:
+            out.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: room - 1].rstrip() + "…"
+    return out
+
+
+def _note(svg: Element, card: Card, top: float) -> float:
+    """The walker's note, quoted, from `top`; the bottom of the block (`top` when there is none)."""
+    lines = wrapped(card.note or "", INNER - 36, NOTE_SIZE, NOTE_LINES)
+    if not lines:
+        return top
+    height = 56 + len(lines) * NOTE_SIZE * 1.4
+    SubElement(svg, "rect", x=_n(MARGIN), y=_n(top), width=_n(INNER), height=_n(height), rx="16", fill="#fdf2f8")
+    label, size = _fitted(f"NOTE FROM {card.walker_name.upper()}", INNER - 36, 14, em=BOLD_EM)
+    _text(svg, MARGIN + 18, top + 30, label, size, fill=EVENT_COLOURS["note"],
+          attrib={"font-weight": "700", "letter-spacing": "1.4"})  # fmt: skip
+    for index, line in enumerate(lines):
+        _text(svg, MARGIN + 18, top + 58 + index * NOTE_SIZE * 1.4, line, NOTE_SIZE, fill=INK)
+    return top + height + 24
+
+
+def _photos(svg: Element, card: Card, top: float) -> float:
+    """Up to 4 thumbnails in a row from `top`, cropped square with rounded corners; their bottom."""
+    shown = [uri for uri in card.photos if uri.startswith(("data:image/jpeg;base64,", "data:image/png;base64,"))]
+    if not shown:
+        return top
+    gap = 12
+    side = (INNER - (MAX_PHOTOS - 1) * gap) / MAX_PHOTOS
+    defs = SubElement(svg, "defs")
+    for index, uri in enumerate(shown[:MAX_PHOTOS]):
+        x = MARGIN + index * (side + gap)
+        clip = SubElement(defs, "clipPath", id=f"photo{index}")
+        SubElement(clip, "rect", x=_n(x), y=_n(top), width=_n(side), height=_n(side), rx="14")
+        SubElement(svg, "image", href=uri, x=_n(x), y=_n(top), width=_n(side), height=_n(side),
+                   preserveAspectRatio="xMidYMid slice", attrib={"clip-path": f"url(#photo{index})"})  # fmt: skip
+    return top + side + 24
+
+
 def _stats(svg: Element, card: Card, top: float) -> float:
     """The three tiles from `top`, and a footer; the card's height."""
     gap, height = 12, 118
@@ -291,7 +356,8 @@ def render(card: Card) -> str:
                        attrib={"stroke-width": "2"})  # fmt: skip
     _header(svg, card)
     _map(svg, card)
-    height = _stats(svg, card, top=_legend(svg, card) + 24)
+    extras = _photos(svg, card, _note(svg, card, _legend(svg, card) + 24))
+    height = _stats(svg, card, top=extras)
     svg.set("height", _n(height))
     svg.set("viewBox", f"0 0 {WIDTH} {_n(height)}")
     paper.set("height", _n(height - 2))

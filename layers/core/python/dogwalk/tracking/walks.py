@@ -41,6 +41,7 @@ class Summary:
     dropped: dict[str, int]
     last_position: Fix | None
     pace_min_per_km: float | None
+    note: str | None = None  # the walker's, given at completion
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,12 @@ class Mark:
     ts: datetime
     note: str | None
     position: geometry.Position | None
+    photo_id: str | None = None
 
 
 _VISIBLE = """
     SELECT w.id::text, w.booking_id::text, b.status, b.walker_id::text, w.started_at, w.ended_at, w.distance_m,
-           w.points, w.dropped, w.events, w.last_ts, w.last_lat, w.last_lon
+           w.points, w.dropped, w.events, w.last_ts, w.last_lat, w.last_lon, w.note
       FROM walks w JOIN bookings b ON b.id = w.booking_id
      WHERE w.id = %s AND (%s OR %s IN (b.owner_id, b.walker_id))
 """
@@ -90,6 +92,7 @@ def _summary(row: dict[str, Any], now: datetime) -> Summary:
         dropped={reason: int(count) for reason, count in sorted(row["dropped"].items())},
         last_position=last,
         pace_min_per_km=round(duration_s / 60 / (distance / 1000), 2) if distance > 0 else None,
+        note=row["note"],
     )
 
 
@@ -107,7 +110,8 @@ def _track(conn: db.Connection, walk_id: str) -> tuple[list[datetime], list[geom
 
 def _marks(conn: db.Connection, walk_id: str, times: list[datetime], track: list[geometry.Position]) -> list[Mark]:
     found = conn.execute(
-        "SELECT ts, type, lat, lon, note FROM walk_events WHERE walk_id = %s ORDER BY ts, type", (walk_id,)
+        "SELECT ts, type, lat, lon, note, photo_id::text FROM walk_events WHERE walk_id = %s ORDER BY ts, type",
+        (walk_id,),
     ).fetchall()
     marks = []
     for row in found:
@@ -118,7 +122,7 @@ def _marks(conn: db.Connection, walk_id: str, times: list[datetime], track: list
                 (i for i in (after - 1, after) if 0 <= i < len(times)), key=lambda i: abs(times[i] - row["ts"])
             )
             position = track[nearest]
-        marks.append(Mark(row["type"], row["ts"], row["note"], position))
+        marks.append(Mark(row["type"], row["ts"], row["note"], position, row["photo_id"]))
     return marks
 
 
@@ -152,7 +156,12 @@ def route(walk_id: str, caller_id: str, caller_role: str, simplify_m: float = 0.
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": _lonlat(mark.position)} if mark.position else None,
-            "properties": {"type": mark.type, "tst": int(mark.ts.timestamp()), "note": mark.note},
+            "properties": {
+                "type": mark.type,
+                "tst": int(mark.ts.timestamp()),
+                "note": mark.note,
+                "photo_id": mark.photo_id,
+            },
         }
         for mark in marks
     ]
@@ -170,7 +179,7 @@ _PEOPLE = """
 
 def report(walk_id: str, caller_id: str, caller_role: str, *, now: datetime | None = None) -> str:
     """The walk's report card as an SVG document."""
-    from dogwalk.tracking import report_card  # imported here: the summary and the route never draw
+    from dogwalk.tracking import photos, report_card  # imported here: the summary and the route never draw
 
     moment = now or datetime.now(UTC)
     with db.transaction() as conn:
@@ -179,6 +188,7 @@ def report(walk_id: str, caller_id: str, caller_role: str, *, now: datetime | No
         marks = _marks(conn, walk_id, times, track)
         people = conn.execute(_PEOPLE, (row["booking_id"],)).fetchone() or {}
     summary = _summary(row, moment)
+    photo_thumbnails = photos.card_thumbnails(walk_id)  # S3 is read only when the walk has ready photos
     return report_card.render(
         report_card.Card(
             dog_names=list(people.get("dog_names") or []),
@@ -194,5 +204,25 @@ def report(walk_id: str, caller_id: str, caller_role: str, *, now: datetime | No
             points=summary.points,
             route=track,
             marks=[(mark.type, mark.position) for mark in marks],
+            note=summary.note,
+            photos=photo_thumbnails,
         )
     )
+
+
+def gpx(walk_id: str, caller_id: str, caller_role: str) -> str:
+    """The walk as a GPX 1.1 document: its track with times, its located events as waypoints."""
+    from dogwalk.tracking import gpx as document  # imported here: only this view writes GPX
+
+    with db.transaction() as conn:
+        row = _visible(conn, walk_id, caller_id, caller_role)
+        times, track = _track(conn, walk_id)
+        marks = _marks(conn, walk_id, times, track)
+        people = conn.execute(_PEOPLE, (row["booking_id"],)).fetchone() or {}
+    name = f"Walk of {', '.join(people.get('dog_names') or []) or 'your dog'} with {people.get('walker_name') or ''}"
+    waypoints = [
+        document.Waypoint(mark.type, mark.ts, mark.position[0], mark.position[1], mark.note)
+        for mark in marks
+        if mark.position is not None
+    ]
+    return document.document(name.strip(), row["started_at"], times, track, waypoints)

@@ -1,0 +1,166 @@
+"""Every endpoint's cold start beside the cookbook's (`bench.cookbook`), interleaved in one run:
+
+    .venv/bin/python -m bench.cold_starts [--runs N] [NAME ...]     # also the first part of `make bench`
+
+A cold start is what Lambda's INIT and first invocation cost in a fresh interpreter (interpreter
+start-up excluded, as the runtime's own start is): importing the handler module, then invoking it
+once with its sample event (`events/<name>.json`) on real PostgreSQL, Redis, moto and localstripe.
+An answer of 4xx counts (the sample's ids are in no database); a 5xx is reported. Each endpoint's
+runs alternate with the reference's, so that both see the same machine at the same moment; the ratio
+is the medians'. The goal (issue 17): no endpoint above 1.2x the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 5
+GOAL = 1.2
+SCRIPT = """
+import importlib, json, sys, time
+started = time.perf_counter()
+handler = importlib.import_module(sys.argv[1])
+imported = time.perf_counter()
+from local.runtime import LambdaContext
+answer = handler.lambda_handler(json.loads(sys.argv[2]), LambdaContext(sys.argv[1].rpartition(".")[2]))
+done = time.perf_counter()
+print(json.dumps({"import_ms": (imported - started) * 1000, "total_ms": (done - started) * 1000,
+                  "status": answer.get("statusCode")}))
+"""
+
+
+def reference_event() -> dict[str, Any]:
+    from dogwalk.declarations import Endpoint
+    from local.api_gateway import rest_event
+
+    route = Endpoint(name="cookbook", method="GET", path="/todos/{todo_id}")
+    return rest_event("GET", "/todos/1", "", [("Accept", "application/json")], b"", route, {"todo_id": "1"},
+                      "203.0.113.7", "c6af9ac6-7b61-11e6-9a41-93e8deadbeef")  # fmt: skip
+
+
+def once(module: str, event: dict[str, Any], env: dict[str, str]) -> dict[str, float]:
+    result = subprocess.run(  # noqa: S603  # nosec B603 - our own interpreter and script
+        [sys.executable, "-c", SCRIPT, module, json.dumps(event)],
+        env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def measure(names: list[str], runs: int, env: dict[str, str]) -> list[dict[str, Any]]:
+    from dogwalk.registry import endpoint
+
+    reference = reference_event()
+    rows = []
+    for name in names:
+        route = endpoint(name)
+        event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+        ours, theirs, imports, firsts, statuses = [], [], [], [], set()
+        for _ in range(runs):
+            measured = once(route.module, event, env)
+            ours.append(measured["total_ms"])
+            imports.append(measured["import_ms"])
+            firsts.append(measured["total_ms"] - measured["import_ms"])
+            statuses.add(measured["status"])
+            theirs.append(once("bench.cookbook", reference, env)["total_ms"])
+        ms, reference_ms = statistics.median(ours), statistics.median(theirs)
+        rows.append({"name": name, "ms": ms, "import_ms": statistics.median(imports), "reference_ms": reference_ms,
+                     "first_ms": statistics.median(firsts), "ratio": ms / reference_ms,
+                     "statuses": sorted(statuses)})  # fmt: skip
+    return rows
+
+
+def report(rows: list[dict[str, Any]], runs: int) -> None:
+    print("Cold start of every endpoint (import + first invocation of its sample event, fresh interpreter),")
+    print(f"beside the Powertools cookbook function (bench/cookbook.py), interleaved, median of {runs}:")
+    print(f"  {'endpoint':<34} {'ours':>9} {'(import)':>10} {'(first)':>9} {'cookbook':>9} {'ratio':>6}  answer")
+    for row in sorted(rows, key=lambda r: -r["ratio"]):
+        flag = "  above the goal" if row["ratio"] > GOAL else ""
+        print(f"  {row['name']:<34} {row['ms']:7.1f} ms {row['import_ms']:7.1f} ms {row['first_ms']:6.1f} ms"
+              f" {row['reference_ms']:7.1f} ms"
+              f" {row['ratio']:5.2f}x  {','.join(map(str, row['statuses']))}{flag}")  # fmt: skip
+    ratios = [row["ratio"] for row in rows]
+    above = [row["name"] for row in rows if row["ratio"] > GOAL]
+    print(f"  median ratio {statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x;"
+          f" {len(above)} of {len(rows)} above {GOAL}x{': ' + ', '.join(above) if above else ''}")  # fmt: skip
+    firsts = sorted(row["first_ms"] for row in rows)
+    print(f"  with SnapStart an environment starts from the snapshot taken after the import: what is left here is"
+          f" the after-restore hook and the first invocation ('first'), median {statistics.median(firsts):.1f} ms,"
+          f" worst {firsts[-1]:.1f} ms (the restore itself is Lambda's and cannot be measured here)")  # fmt: skip
+    faults = [row["name"] for row in rows if any(status and status >= 500 for status in row["statuses"])]
+    if faults:
+        print(f"  5xx on the sample event (measured all the same): {', '.join(faults)}")
+
+
+def platform_env(workdir: Path) -> tuple[dict[str, str], list[Any]]:
+    """PostgreSQL, Redis, localstripe and moto as `make run` starts them, the sample events' callers
+    in the database, the signing key and the payments secret in moto."""
+    import logging
+
+    import psycopg
+    from moto.server import ThreadedMotoServer
+
+    from dogwalk.adapters import migrations
+    from local.services import LocalStripe, Postgres, Redis, free_port
+
+    postgres, redis, stripe = Postgres(workdir / "postgres", free_port()), Redis(workdir / "redis", free_port()), None
+    moto_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    started: list[Any] = [postgres, redis]
+    os.environ.update(DATABASE_URL=postgres.start(), REDIS_URL=redis.start(), AWS_DEFAULT_REGION="us-east-1",
+                      AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106  # nosec B106
+                      AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}", POWERTOOLS_LOG_LEVEL="WARNING",
+                      POWERTOOLS_METRICS_NAMESPACE="Bench")  # fmt: skip
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    moto.start()
+    started.append(moto)
+    stripe = LocalStripe(free_port())
+    os.environ["DOGWALK_STRIPE_API_BASE"] = stripe.start()
+    started.append(stripe)
+    from dogwalk.auth import signing_keys
+    from dogwalk.config import settings
+    from local.platform import _put_local_payments_secret
+    from local.runtime import SAMPLE_CALLERS
+
+    settings.cache_clear()
+    signing_keys.ensure_signing_key()
+    _put_local_payments_secret()
+    from local.home_access_key import ensure_home_access_key
+
+    ensure_home_access_key()
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        migrations.apply(conn)
+        for user_id, role in SAMPLE_CALLERS.items():
+            conn.execute("INSERT INTO users (id, email, role, name, password_hash) VALUES (%s, %s, %s, 'Bench', 'x')",
+                         (user_id, f"{user_id}@example.com", role))  # fmt: skip
+    return dict(os.environ), started
+
+
+def run_cold_starts(names: list[str] | None = None, runs: int = RUNS) -> list[dict[str, Any]]:
+    from dogwalk.registry import ENDPOINTS
+
+    workdir = Path(tempfile.mkdtemp(prefix="dogwalk-cold-"))
+    env, started = platform_env(workdir)
+    try:
+        rows = measure(names or [endpoint.name for endpoint in ENDPOINTS], runs, env)
+    finally:
+        for service in reversed(started):
+            service.stop()
+    report(rows, runs)
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.cold_starts", description=__doc__)
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("names", nargs="*", help="endpoints (default: every one)")
+    arguments = parser.parse_args()
+    run_cold_starts(arguments.names, arguments.runs)

@@ -1,0 +1,1 @@
+"""The care service's CDK: the key that seals the owners' home access."""
