@@ -93,7 +93,8 @@ def test_the_simulator_walks_as_a_stock_tracker(platform: RunningPlatform, simul
     state = walk_state(platform, walk_id)
     assert state["points"] == KEPT == len(state["stamps"])
     assert state["dropped"] == {"duplicate": 2, "inaccurate": 2}  # the same filters as the app's
-    assert {k: v for k, v in state["events"].items() if v} == {"pee": 1, "poo": 1, "water": 1}
+    # the three walk events of the track, and the photo the simulator uploads at the end
+    assert {k: v for k, v in state["events"].items() if v} == {"pee": 1, "poo": 1, "water": 1, "photo": 1}
     assert "tracker credentials: username ot" in simulated[client]["output"]
 
 

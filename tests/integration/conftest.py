@@ -22,7 +22,6 @@ def aws() -> Iterator[None]:
     from dogwalk.auth import signing_keys
     from dogwalk.config import settings
     from dogwalk.payments import gateway
-    from local.home_access_key import ensure_home_access_key
 
     with mock_aws():
         aws_clients.client.cache_clear()
@@ -33,12 +32,19 @@ def aws() -> Iterator[None]:
             {"api_key": "sk_test_tests", "webhook_secret": PLATFORM_SECRET, "connect_webhook_secret": CONNECT_SECRET}
         )
         aws_clients.client("secretsmanager").create_secret(Name=settings().payments_secret_id, SecretString=credentials)
-        # the home-access key (care), under its alias, as `make run` makes it
-        ensure_home_access_key()
         yield
     aws_clients.client.cache_clear()
     gateway._client.cache_clear()
     signing_keys.forget_cache()
+
+
+@pytest.fixture
+def home_access_key(aws: None) -> str:
+    """The home-access key (care), under its alias, as `make run` makes it: only for the tests that
+    seal or open a home (a KMS key per test costs a quarter of a second)."""
+    from local.home_access_key import ensure_home_access_key
+
+    return ensure_home_access_key()
 
 
 @pytest.fixture

@@ -32,6 +32,11 @@ DOG_CARE: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _home_access_key(home_access_key: str) -> str:
+    return home_access_key
+
+
 @pytest.fixture
 def owner(state: Dependencies) -> Caller:
     return new_caller(state, "owner")

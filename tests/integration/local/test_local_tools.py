@@ -34,6 +34,8 @@ def test_every_function_answers_its_sample_event_without_a_fault(
         monkeypatch.setenv(name, value)
     settings.cache_clear()
     request.addfinalizer(settings.cache_clear)
+    if registry.HOME_ACCESS in function.uses:
+        request.getfixturevalue("home_access_key")
     event = json.loads((REPO / "events" / f"{function.name}.json").read_text())
     for user_id, role in SAMPLE_CALLERS.items():
         run_sql(state.database_url, "INSERT INTO users (id, email, role, name, password_hash)"
