@@ -99,6 +99,8 @@ Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"), Field
 
 
 class Contact(Write):
+    # built on first use: only the functions that answer it pay for its schema at cold start
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = Field(min_length=1, max_length=200)
     phone: Phone
 
@@ -107,6 +109,9 @@ class Home(Write):
     """The owner's home (PUT and GET /v1/owners/me/home, and what the booked walker reads). The
     access instructions, the lockbox code and the emergency contact are encrypted at rest, and left
     out of the model's repr (Powertools' debug log prints a route's arguments)."""
+
+    # built on first use: only the functions that answer it pay for its schema at cold start
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     address: str = Field(min_length=1, max_length=500)
     access_instructions: str | None = Field(default=None, min_length=1, max_length=2000, repr=False)
@@ -260,6 +265,9 @@ class NotificationOut(BaseModel):
 class ConversationOut(BaseModel):
     """A conversation of an owner and a walker, as one of its two parties sees it (`unread`: theirs)."""
 
+    # built on first use: only the functions that answer it pay for its schema at cold start
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     owner_id: str
     walker_id: str
@@ -269,6 +277,9 @@ class ConversationOut(BaseModel):
 
 class MessageOut(BaseModel):
     """One message of a conversation (also what the WebSocket's `message` push carries)."""
+
+    # built on first use: only the functions that answer it pay for its schema at cold start
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     sender_id: str
@@ -325,6 +336,9 @@ class ChangeOut(BaseModel):
     """A change of a booking asked by its owner (`proposed` until its walker answers; `superseded`
     by a newer one; `applied` at once to a request)."""
 
+    # built on first use: only the functions that answer it pay for its schema at cold start
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     booking_id: str
     status: Literal["proposed", "accepted", "declined", "superseded", "applied"]
@@ -340,6 +354,9 @@ class ChangeOut(BaseModel):
 class SeriesOut(BaseModel):
     """A weekly series and its walks by start time; ending one answers the walks from `from` on,
     each cancelled one with its `refund_cents`."""
+
+    # built on first use: only the functions that answer it pay for its schema at cold start
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     owner_id: str
