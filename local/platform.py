@@ -313,6 +313,10 @@ def run() -> int:
     from local.services import PortTaken
 
     platform = Platform()
+    # the gateway's imports (Powertools' resolver among them) before any thread of ours invokes a function:
+    # the main thread imports outside runtime's lock (see local/runtime.py)
+    import local.api_gateway  # noqa: F401
+
     try:
         platform.start_dependencies()
         platform.start_websocket()

@@ -3,6 +3,9 @@ like `/var/task`, the layer like `/opt/python`), a context object, one invocatio
 
 Powertools keeps the current event on class attributes shared by every resolver of a process,
 so invocations in this process are serialised, as if every function were one warm container.
+The first import of a handler is under the same lock: CPython's imports of one package from two threads
+at once can fail half-way (`KeyError` in `_find_and_load`, "partially initialized module"), and the
+queue pollers, the schedules and the WebSocket server all invoke functions from their own threads.
 """
 
 from __future__ import annotations
@@ -51,7 +54,6 @@ def handler_of(function: Function) -> Any:
 
 
 def invoke(function: Function, event: dict[str, Any]) -> Any:
-    handler = handler_of(function)
     context = LambdaContext(function.name, function.memory_mb, function.timeout_s)
     with _invoke_lock:
-        return handler(event, context)
+        return handler_of(function)(event, context)
