@@ -43,10 +43,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy layers/core/python functions local infra app.py
 	$(VENV)/bin/bandit -q -c pyproject.toml -r layers functions local infra app.py
-	@# the workflows (.github/workflows): actionlint comes from requirements-ci.txt (it cannot be built offline)
-	@if [ -x $(VENV)/bin/actionlint ]; then echo actionlint; $(VENV)/bin/actionlint; \
-	elif [ -n "$$ACTIONLINT_REQUIRED" ]; then echo "actionlint missing: pip install -r requirements-ci.txt" >&2; exit 1; \
-	else echo "actionlint not installed, workflows not checked here (pip install -r requirements-ci.txt; CI runs it)"; fi
+	$(VENV)/bin/actionlint
 
 format: install
 	$(VENV)/bin/ruff format .

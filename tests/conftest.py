@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from tests.gateway_events import CONNECT_PATH, CONNECT_SECRET, PLATFORM_PATH, PLATFORM_SECRET, GatewayEvents
 
@@ -99,18 +100,29 @@ def clean_state(dependencies: Dependencies) -> Iterator[Dependencies]:
         tables = [
             row[0]
             for row in conn.execute(
-                "SELECT quote_ident(tablename) FROM pg_tables"
-                " WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
             )
         ]
         if tables:
-            conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+            _empty(conn, tables)
     import redis
 
     redis.Redis.from_url(dependencies.redis_url).flushdb()
     _forget_configuration()
     yield dependencies
     _forget_configuration()
+
+
+def _empty(conn: psycopg.Connection[Any], tables: list[str]) -> None:
+    """DELETE with the foreign-key triggers off: ~2 ms for the few rows a test leaves, where a TRUNCATE
+    of every table (new files for each table and index) takes ~50 ms. A server of your own whose user
+    may not set `session_replication_role` gets the TRUNCATE."""
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            conn.execute(sql.SQL("; ").join(sql.SQL("DELETE FROM {}").format(sql.Identifier(t)) for t in tables))
+    except psycopg.errors.InsufficientPrivilege:
+        conn.execute(sql.SQL("TRUNCATE {} CASCADE").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
@@ -31,7 +30,7 @@ from websockets.sync.client import connect
 
 from local.simulator import loop_track, phone_messages
 from tests.conftest import REPO
-from tests.e2e.conftest import RunningPlatform, http, sign_with_platform_key, start_platform, wait_until
+from tests.e2e.conftest import RunningPlatform, http, sign_with_platform_key, wait_until
 
 POINTS = 40
 
@@ -66,14 +65,6 @@ def stored(platform: RunningPlatform, walk_id: str) -> dict[str, Any]:
         row = conn.execute("SELECT points, distance_m, dropped FROM walks WHERE id = %s", (walk_id,)).fetchone()
     assert row is not None
     return {"points": row[0], "distance_m": row[1], "dropped": row[2]}
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    """A platform of its own: the session's has had its registration limits spent by the fuzzer."""
-    running = start_platform(tmp_path_factory.mktemp("simulated") / "data")
-    yield running
-    running.stop()
 
 
 def seeded(platform: RunningPlatform, role: str) -> tuple[str, str]:
