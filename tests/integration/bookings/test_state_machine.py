@@ -5,6 +5,7 @@ constraint, not the code, decides."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,9 +13,11 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from dogwalk.adapters import db
 from dogwalk.bookings import lifecycle
+from dogwalk.config import settings
 from dogwalk.errors import Conflict, InvalidState
-from tests.conftest import Dependencies, SeededUser, insert_user
+from tests.conftest import Dependencies, SeededUser, _forget_configuration, insert_user
 
 START = datetime(2027, 3, 3, 15, 0, tzinfo=UTC)
 
@@ -129,6 +132,43 @@ def test_fifty_concurrent_accepts_of_overlapping_requests_accept_exactly_one(sta
     assert outcomes.count("booking_conflict") == 49
     accepted = rows(state, "SELECT count(*) AS n FROM bookings WHERE status = 'accepted'")
     assert accepted == [{"n": 1}]
+
+
+def test_an_accept_waits_for_another_of_its_walker_longer_than_a_query_may_run(state, people, monkeypatch) -> None:
+    """Accepts of one walker take turns at a lock: the second is told 409 once the first commits,
+    however long that takes within three query timeouts, instead of failing 503 at the first
+    (waiting on the other's uncommitted row, as it did, is bounded by the query timeout)."""
+    owner, walker = people
+    first, second = request(state, owner, walker), request(state, owner, walker, START + timedelta(minutes=30))
+    monkeypatch.setenv("DOGWALK_DEPENDENCY_TIMEOUT_S", "1")  # statement_timeout 1 s
+    _forget_configuration()
+    accepting = threading.Event()
+
+    def accept_slowly() -> None:
+        with db.transaction() as conn:
+            lifecycle.transition(conn, first, "accepted", actor_id=walker.id)
+            accepting.set()
+            time.sleep(1.5)  # its transaction outlasts what one query may take
+
+    slow = threading.Thread(target=accept_slowly)
+    slow.start()
+    accepting.wait(5)
+    try:
+        with pytest.raises(Conflict) as refused:
+            lifecycle.move(second, "accepted", actor_id=walker.id)
+    finally:
+        slow.join()
+
+    assert refused.value.code == "booking_conflict"
+    statuses = rows(state, "SELECT id::text, status FROM bookings")
+    assert {row["id"]: row["status"] for row in statuses} == {first: "accepted", second: "requested"}
+
+
+def test_the_statements_after_the_schedule_lock_have_the_query_timeout_again(state, people) -> None:
+    with db.transaction() as conn:
+        lifecycle.lock_schedule(conn, people[1].id)
+        timeout = conn.execute("SELECT current_setting('statement_timeout') AS t").fetchone()["t"]
+    assert timeout == f"{round(settings().dependency_timeout_s)}s"
 
 
 def test_the_database_refuses_overlapping_accepted_bookings_written_directly(state, people) -> None:

@@ -107,6 +107,21 @@ def transaction() -> Iterator[Connection]:
         raise Unavailable("the database connection failed") from exc
 
 
+LOCK_WAIT_QUERY_TIMEOUTS = 3
+
+
+def lock(conn: Connection, name: str) -> None:
+    """Hold the lock called `name` until the transaction ends: writers of one thing take turns.
+
+    Waiting for one's turn is contention, not a fault: it may last LOCK_WAIT_QUERY_TIMEOUTS query
+    timeouts, and the statements after it have the connection's own again (one round trip)."""
+    timeout_ms = int(settings().dependency_timeout_s * 1000)
+    with conn.pipeline():
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(LOCK_WAIT_QUERY_TIMEOUTS * timeout_ms),))
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+
+
 def ping() -> None:
     with transaction() as conn:
         conn.execute("SELECT 1")

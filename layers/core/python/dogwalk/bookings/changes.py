@@ -215,7 +215,7 @@ def _apply(conn: db.Connection, booking: dict[str, Any], change: dict[str, Any],
     booking_id, change_id = booking["id"], change["id"]
     previous = {"start": booking["start_ts"].isoformat(), "end": booking["end_ts"].isoformat(),
                 "dog_ids": _dogs_of(conn, booking_id), "price": booking["price"]}  # fmt: skip
-    _move(conn, booking_id, change)
+    _move(conn, booking, change)
     conn.execute("DELETE FROM booking_dogs WHERE booking_id = %s", (booking_id,))
     with conn.cursor() as cursor:
         cursor.executemany(
@@ -239,25 +239,20 @@ def _apply(conn: db.Connection, booking: dict[str, Any], change: dict[str, Any],
         outbox.record(conn, "booking.changed", booking["walker_id"], "walker", told)
 
 
-def _move(conn: db.Connection, booking_id: str, change: dict[str, Any]) -> None:
-    """The booking's new time and price, or 409 `booking_conflict` from the exclusion constraint.
-    Two walks of one walker moved into one time at once may each find the other's uncommitted row
-    and deadlock; PostgreSQL ends one of them, whose second try then waits for the other's outcome
-    and conflicts with it (or goes through, if the other rolled back)."""
-    for attempt in (1, 2):
-        try:
-            with conn.transaction():  # a savepoint: the constraint's refusal leaves the transaction usable
-                conn.execute(  # a walk moved is not late at its new time because it was at the old one
-                    "UPDATE bookings SET start_ts = %s, end_ts = %s, price = %s, updated_at = now(),"
-                    " late_notified_at = CASE WHEN start_ts = %s THEN late_notified_at END WHERE id = %s",
-                    (change["start"], change["end"], Jsonb(change["quote"]), change["start"], booking_id),
-                )
-            return
-        except psycopg.errors.ExclusionViolation:
-            raise Conflict("The walker already has an accepted walk at that time.", code="booking_conflict") from None
-        except psycopg.errors.DeadlockDetected:
-            if attempt == 2:
-                raise Conflict("The walker's time changed meanwhile; try again.", code="booking_conflict") from None
+def _move(conn: db.Connection, booking: dict[str, Any], change: dict[str, Any]) -> None:
+    """The booking's new time and price, or 409 `booking_conflict` from the exclusion constraint
+    (a scheduled walk is moved under its walker's schedule lock, like an accept)."""
+    if booking["status"] in lifecycle.SCHEDULED:
+        lifecycle.lock_schedule(conn, booking["walker_id"])
+    try:
+        with conn.transaction():  # a savepoint: the constraint's refusal leaves the transaction usable
+            conn.execute(  # a walk moved is not late at its new time because it was at the old one
+                "UPDATE bookings SET start_ts = %s, end_ts = %s, price = %s, updated_at = now(),"
+                " late_notified_at = CASE WHEN start_ts = %s THEN late_notified_at END WHERE id = %s",
+                (change["start"], change["end"], Jsonb(change["quote"]), change["start"], booking["id"]),
+            )
+    except psycopg.errors.ExclusionViolation:
+        raise Conflict("The walker already has an accepted walk at that time.", code="booking_conflict") from None
 
 
 def _adjust_hold(conn: db.Connection, booking: dict[str, Any], change: dict[str, Any], *, now: datetime,

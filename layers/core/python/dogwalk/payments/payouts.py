@@ -144,7 +144,7 @@ def pay_out(walker_id: str, *, now: datetime | None = None) -> Outcome:
     account = connect.enabled_account(walker_id)
     outcome = Outcome()
     with db.transaction() as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"payout:{walker_id}",))
+        db.lock(conn, f"payout:{walker_id}")
         outcome.awaiting_cents = _plan(conn, walker_id, account, moment)
         to_send = [
             row["id"]
