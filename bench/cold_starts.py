@@ -148,12 +148,21 @@ def run_cold_starts(names: list[str] | None = None, runs: int = RUNS) -> list[di
     from dogwalk.registry import ENDPOINTS
 
     workdir = Path(tempfile.mkdtemp(prefix="dogwalk-cold-"))
+    before = dict(os.environ)
     env, started = platform_env(workdir)
     try:
         rows = measure(names or [endpoint.name for endpoint in ENDPOINTS], runs, env)
     finally:
         for service in reversed(started):
             service.stop()
+        # the rest of `make bench` must not reach for the servers just stopped
+        os.environ.clear()
+        os.environ.update(before)
+        from dogwalk.adapters import aws
+        from dogwalk.config import settings
+
+        settings.cache_clear()
+        aws.client.cache_clear()
     report(rows, runs)
     return rows
 

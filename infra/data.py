@@ -352,8 +352,9 @@ class DataTier(NestedStack):
 
     @property
     def database_url(self) -> str:
-        # no password: an IAM auth token is the password of every new connection
-        return f"postgresql://{DATABASE_USER}@{self.proxy.endpoint}:{POSTGRES_PORT}/{DATABASE_NAME}?sslmode=require"
+        # no password: an IAM auth token is the password of every new connection; the proxy's
+        # certificate and name verified against the layer's authorities (dogwalk.adapters.db)
+        return f"postgresql://{DATABASE_USER}@{self.proxy.endpoint}:{POSTGRES_PORT}/{DATABASE_NAME}?sslmode=verify-full"
 
     @property
     def redis_url(self) -> str:

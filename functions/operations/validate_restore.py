@@ -16,7 +16,8 @@ from dogwalk.operations import restore_validation
 
 
 def _restored_connection(restored: restore_validation.Restored) -> Any:
-    """The restored cluster, as the source's master user (the restore keeps it), over TLS."""
+    """The restored cluster, as the source's master user (the restore keeps it), over TLS: its
+    certificate verified against Amazon RDS's authorities, and its name against the endpoint's."""
     import json
 
     import psycopg
@@ -31,7 +32,8 @@ def _restored_connection(restored: restore_validation.Restored) -> Any:
         dbname=secret.get("dbname", "dogwalk"),
         user=secret["username"],
         password=secret["password"],
-        sslmode="require",
+        sslmode="verify-full",
+        sslrootcert=str(db.RDS_TRUST),
         connect_timeout=10,
         autocommit=True,
         row_factory=dict_row,

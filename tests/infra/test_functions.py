@@ -92,11 +92,12 @@ def test_environment_names_only_the_adapters_a_function_uses(
 
 
 def test_database_and_cache_endpoints_come_from_the_data_tier(primary: StackTemplate) -> None:
-    """The region's RDS Proxy and cache, with IAM auth (no password): the context's URLs no longer reach the cloud."""
+    """The region's RDS Proxy and cache, with IAM auth (no password) and the proxy's certificate verified:
+    the context's URLs no longer reach the cloud."""
     variables = primary.properties(primary.python_functions()["get_health"])["Environment"]["Variables"]
     database_url, redis_url = json.dumps(variables[ENV["database_url"]]), json.dumps(variables[ENV["redis_url"]])
     assert database_url.startswith('{"Fn::Join": ["", ["postgresql://dogwalk@", {"Fn::GetAtt": ["DataNestedStack')
-    assert "RdsProxy" in database_url and database_url.endswith(':5432/dogwalk?sslmode=require"]]}')
+    assert "RdsProxy" in database_url and database_url.endswith(':5432/dogwalk?sslmode=verify-full"]]}')
     assert redis_url.startswith('{"Fn::Join": ["", ["rediss://dogwalk-dev-app@", {"Fn::GetAtt": ["DataNestedStack')
     assert variables[ENV["database_iam_auth_region"]] == "us-east-1"
     assert variables[ENV["redis_iam_auth_cache"]] == "dogwalk-dev"

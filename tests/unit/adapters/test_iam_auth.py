@@ -34,12 +34,13 @@ def test_database_url_is_used_as_it_is_without_iam_auth(monkeypatch: pytest.Monk
 def test_database_password_is_an_iam_auth_token_for_the_urls_user_host_and_port(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"postgresql://dogwalk@{PROXY}:5432/dogwalk?sslmode=require")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://dogwalk@{PROXY}:5432/dogwalk?sslmode=verify-full")
     monkeypatch.setenv("DOGWALK_DATABASE_IAM_AUTH_REGION", "us-east-1")
 
     arguments = db.connect_arguments()
 
-    assert arguments["conninfo"] == f"postgresql://dogwalk@{PROXY}:5432/dogwalk?sslmode=require"
+    assert arguments["conninfo"] == f"postgresql://dogwalk@{PROXY}:5432/dogwalk?sslmode=verify-full"
+    assert arguments["sslrootcert"] == str(db.RDS_PROXY_TRUST)  # the layer's authorities, not ~/.postgresql
     token = urlsplit(f"https://{arguments['password']}")
     query = parse_qs(token.query)
     assert (token.hostname, token.port) == (PROXY, 5432)
@@ -49,6 +50,13 @@ def test_database_password_is_an_iam_auth_token_for_the_urls_user_host_and_port(
     assert query["X-Amz-Expires"] == ["900"]
     # reused for the next connection (younger than ten minutes), not signed again
     assert db.connect_arguments()["password"] == arguments["password"]
+
+
+def test_a_database_url_naming_its_own_authorities_keeps_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://dogwalk@{PROXY}/dogwalk?sslmode=verify-full&sslrootcert=/ca.pem")
+    monkeypatch.setenv("DOGWALK_DATABASE_IAM_AUTH_REGION", "us-east-1")
+
+    assert "sslrootcert" not in db.connect_arguments()  # libpq reads it from the URL
 
 
 def test_database_token_is_signed_again_after_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,6 +20,11 @@ from dogwalk.errors import Unavailable
 Connection = psycopg.Connection[dict[str, Any]]
 
 _local = threading.local()
+
+# the certificate authorities PostgreSQL's TLS is verified against in the cloud (sslmode=verify-full)
+CERTIFICATES = Path(__file__).with_name("certificates")
+RDS_PROXY_TRUST = CERTIFICATES / "rds-proxy.pem"  # Amazon Trust Services: RDS Proxy's ACM certificates
+RDS_TRUST = CERTIFICATES / "rds.pem"  # Amazon RDS's own authorities: a cluster's endpoints
 
 # RDS accepts an IAM auth token for 15 minutes after it is signed; new connections reuse one for 10
 IAM_TOKEN_REUSE_S = 600
@@ -43,8 +49,9 @@ def iam_auth_token(host: str, port: int, user: str, region: str) -> str:
 
 
 def connect_arguments() -> dict[str, Any]:
-    """`psycopg.connect` keyword arguments for DATABASE_URL, with an IAM auth token as the password
-    when `database_iam_auth_region` is set (the cloud), the URL as it is otherwise (local)."""
+    """`psycopg.connect` keyword arguments for DATABASE_URL. In the cloud (`database_iam_auth_region`
+    set): an IAM auth token as the password, and the server's certificate verified against RDS
+    Proxy's authorities unless the URL names its own; locally, the URL as it is."""
     current = settings()
     arguments: dict[str, Any] = {"conninfo": current.database_url}
     if current.database_iam_auth_region:
@@ -56,6 +63,8 @@ def connect_arguments() -> dict[str, Any]:
             raise ValueError("DATABASE_URL needs a host and a user for IAM auth")
         port = int(str(parts.get("port") or 5432))
         arguments["password"] = iam_auth_token(host, port, user, current.database_iam_auth_region)
+        if not parts.get("sslrootcert"):
+            arguments["sslrootcert"] = str(RDS_PROXY_TRUST)
     return arguments
 
 
