@@ -69,6 +69,30 @@ def test_a_batch_with_a_poisoned_message_keeps_the_rest_and_a_redelivery_adds_no
     assert rows(database_url(), "SELECT count(*) AS n FROM walk_points WHERE walk_id = %s", walk.id) == [{"n": 3}]
 
 
+def test_a_speed_no_column_can_hold_is_a_malformed_message_not_a_failing_batch(walk: Walk) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    batch = [record(walk.mqtt_topic, json.dumps(location(40.7560, -73.9860, now - timedelta(seconds=5))).encode()),
+             record(walk.mqtt_topic, json.dumps(location(40.7561, -73.9860, now, vel=1e39)).encode())]  # fmt: skip
+
+    assert ingest(batch) == {"batchItemFailures": []}  # not delivered again and again
+    assert walk_row(walk.id)["points"] == 1 and walk_row(walk.id)["dropped"] == {"malformed": 1}
+
+
+def test_points_are_stored_exactly_to_the_microsecond_and_unknowns_as_null(walk: Walk) -> None:
+    from dogwalk.tracking import ingest as tracking
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    sent = [tracking.Point(start + timedelta(seconds=1, microseconds=123_457), 40.7560001, -73.9860002, 4.5, 3.25, 77),
+            tracking.Point(start + timedelta(seconds=2), 40.7560501, -73.9860102)]  # fmt: skip
+
+    outcome = tracking.ingest(walk.id, sent)
+
+    assert outcome is not None and outcome.accepted == sent
+    stored = rows(database_url(), "SELECT ts, lat, lon, accuracy, speed, battery FROM walk_points WHERE walk_id = %s"
+                                  " ORDER BY ts", walk.id)  # fmt: skip
+    assert [tuple(row.values()) for row in stored] == [tuple(point) for point in sent]
+
+
 def test_a_database_failure_on_one_walk_fails_only_its_messages(api: Api, state: Dependencies, walk: Walk, admin,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from tests.integration.bookings.conftest import EVERY_DAY

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,50 @@ def transaction() -> Iterator[Connection]:
     except psycopg.OperationalError as exc:
         reset()
         raise Unavailable("the database connection failed") from exc
+
+
+class Pipelined:
+    """A transaction whose BEGIN goes out with its first query and whose COMMIT with its last
+    statements, each pair in one round trip (`pipelined_transaction`)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.committed = False
+
+    def begin(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        """BEGIN, then `query`'s rows: one round trip."""
+        with self.conn.pipeline():
+            self.conn.execute("BEGIN")
+            cursor = self.conn.execute(query, params)
+        return cursor.fetchall()
+
+    def commit(self, statement: str, params_seq: Sequence[Sequence[Any]]) -> None:
+        """`statement` for each of `params_seq`, then COMMIT: one round trip."""
+        with self.conn.pipeline():
+            with self.conn.cursor() as cursor:
+                cursor.executemany(statement, params_seq)
+            self.conn.execute("COMMIT")
+        self.committed = True
+
+
+@contextmanager
+def pipelined_transaction() -> Iterator[Pipelined]:
+    """`transaction()` in two round trips fewer, for a block that opens with `begin` and ends with
+    `commit` (a queue batch's ingest, where each round trip is a tenth of the time): rolled back if
+    the block raises or ends without committing, a lost connection `Unavailable` as there."""
+    conn = connection()
+    pipelined = Pipelined(conn)
+    try:
+        yield pipelined
+        if not pipelined.committed:
+            raise RuntimeError("a pipelined transaction ended without its commit")
+    except psycopg.OperationalError as exc:
+        reset()
+        raise Unavailable("the database connection failed") from exc
+    except BaseException:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE and not conn.broken:
+            conn.execute("ROLLBACK")
+        raise
 
 
 LOCK_WAIT_QUERY_TIMEOUTS = 3

@@ -12,6 +12,7 @@ does not exist, as the REST API tells them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -74,8 +75,27 @@ def send(connection_id: str, message: dict[str, Any]) -> bool:
     return False
 
 
-def publish(walk_id: str, messages: list[dict[str, Any]]) -> int:
-    """Push `messages`, in order, to every subscriber of the walk; how many deliveries were made.
+def watched(walk_ids: Iterable[str]) -> dict[str, set[str]]:
+    """The walks of `walk_ids` someone watches, with their subscribers, in one Redis round trip
+    (a queue batch holds many walks, most watched by nobody: their messages need not be made).
+    None when the platform has no WebSocket API to push through; never raises (a Redis that
+    cannot say is logged, and nothing is pushed: the points are stored all the same)."""
+    ids = list(walk_ids)
+    if not ids or not websocket.can_push():
+        return {}
+    try:
+        pipe = cache.client().pipeline(transaction=False)
+        for walk_id in ids:
+            pipe.smembers(_walk_key(walk_id))
+        return {walk_id: members for walk_id, members in zip(ids, pipe.execute(), strict=True) if members}
+    except Exception:
+        logger.exception("live subscribers unknown; nothing pushed")
+        return {}
+
+
+def publish(walk_id: str, messages: list[dict[str, Any]], to: set[str] | None = None) -> int:
+    """Push `messages`, in order, to every subscriber of the walk (or to the connections `to`, as
+    `watched` found them); how many deliveries were made.
     Never raises: a failure is logged and the ingest goes on. A connection the management API
     refuses (403, 413, throttled) costs only its own pushes; an endpoint that cannot be reached
     ends the round, since every other connection would wait for it too."""
@@ -85,7 +105,7 @@ def publish(walk_id: str, messages: list[dict[str, Any]]) -> int:
 
     delivered = 0
     try:
-        for connection_id in subscribers(walk_id):
+        for connection_id in subscribers(walk_id) if to is None else to:
             try:
                 for message in messages:
                     if not send(connection_id, message):

@@ -203,7 +203,8 @@ def overland_point(feature: Any) -> ingest.Point | None:
         lat,
         lon,
         accuracy,
-        speed * 3.6 if speed is not None and speed >= 0 else None,  # km/h, as OwnTracks' `vel`
+        # km/h, as OwnTracks' `vel`; unknown when negative (iOS) or beyond any speed
+        speed * 3.6 if speed is not None and 0 <= speed * 3.6 <= ingest.MAX_REPORTED_SPEED_KMH else None,
         round(battery * 100) if battery is not None and 0 <= battery <= 1 else None,
     )
 
