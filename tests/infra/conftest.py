@@ -134,6 +134,16 @@ def primary_routes(routes: list[Nested]) -> Nested:
 
 
 @pytest.fixture(scope="session")
+def observability(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[Nested]:
+    """The Observability nested stack per region; its parent is the regional template with the nested
+    services' functions inlined."""
+    return [
+        nested(synthesized, name, "Observability", parent=with_functions[name])
+        for name in (synthesized.primary, synthesized.secondary)
+    ]
+
+
+@pytest.fixture(scope="session")
 def assets(synthesized: Synthesized) -> dict[str, Any]:
     """The primary stack's asset manifest."""
     manifest: dict[str, Any] = json.loads((synthesized.outdir / f"{synthesized.primary}.assets.json").read_text())

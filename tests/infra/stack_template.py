@@ -40,6 +40,15 @@ class StackTemplate:
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}
 
+    def topic(self, name: str) -> str:
+        """The logical id of the SNS topic called `name`."""
+        [logical_id] = [
+            logical_id
+            for logical_id, topic in self.of_type("AWS::SNS::Topic").items()
+            if topic["Properties"].get("TopicName") == name
+        ]
+        return logical_id
+
     def only(self, resource_type: str) -> tuple[str, dict[str, Any]]:
         matches = self.of_type(resource_type)
         assert len(matches) == 1, f"expected one {resource_type}, found {sorted(matches)}"
@@ -134,3 +143,8 @@ class Synthesized:
 
     def template_file(self, stack_name: str) -> Path:
         return self.outdir / f"{stack_name}.template.json"
+
+
+def ops_topic(template: StackTemplate, stage: str) -> str:
+    """The logical id of the stage's ops topic, where every alarm notifies."""
+    return template.topic(f"dogwalk-{stage}-ops")

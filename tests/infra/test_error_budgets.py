@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 import pytest
-from nested_stacks import Nested, nested
-from stack_template import StackTemplate, Synthesized, referenced_ids
+from nested_stacks import Nested
+from stack_template import Synthesized, ops_topic, referenced_ids
 
 from dogwalk import registry
 from infra.observability import (
@@ -29,23 +29,6 @@ METRIC_FILTER = "AWS::Logs::MetricFilter"
 TERM = re.compile(r'\$\.httpMethod = "(\w+)" && \$\.resourcePath = "([^"]+)"')
 # (rate, long window, short window, burn factor) of the SRE workbook's two paging alerts
 EXPECTED = {("fast", 3600, 300, 14.4), ("slow", 21600, 1800, 6.0)}
-
-
-@pytest.fixture(scope="module")
-def observability(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[Nested]:
-    return [
-        nested(synthesized, name, "Observability", parent=with_functions[name])
-        for name in (synthesized.primary, synthesized.secondary)
-    ]
-
-
-def ops_topic(template: StackTemplate, stage: str) -> str:
-    [topic_id] = [
-        logical_id
-        for logical_id, resource in template.of_type("AWS::SNS::Topic").items()
-        if resource["Properties"].get("TopicName") == f"dogwalk-{stage}-ops"
-    ]
-    return topic_id
 
 
 def class_endpoints(klass: str) -> set[tuple[str, str]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 from nested_stacks import NESTED, Nested, all_nested, canary_stacks, nested
-from stack_template import LAMBDA, StackTemplate, Synthesized, referenced_ids
+from stack_template import LAMBDA, StackTemplate, Synthesized, ops_topic, referenced_ids
 
 from dogwalk import registry
 from infra.observability import (
@@ -39,29 +39,11 @@ WIDGETS = (
 
 
 @pytest.fixture(scope="module")
-def observability(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[Nested]:
-    """Per region; its parent is the regional template with the nested services' functions inlined."""
-    return [
-        nested(synthesized, name, "Observability", parent=with_functions[name])
-        for name in (synthesized.primary, synthesized.secondary)
-    ]
-
-
-@pytest.fixture(scope="module")
 def saved_queries(synthesized: Synthesized, with_functions: dict[str, StackTemplate]) -> list[Nested]:
     return [
         nested(synthesized, name, "Queries", parent=with_functions[name])
         for name in (synthesized.primary, synthesized.secondary)
     ]
-
-
-def ops_topic(template: StackTemplate, stage: str) -> str:
-    [topic_id] = [
-        logical_id
-        for logical_id, resource in template.of_type("AWS::SNS::Topic").items()
-        if resource["Properties"].get("TopicName") == f"dogwalk-{stage}-ops"
-    ]
-    return topic_id
 
 
 def dimensions(alarm: dict[str, Any]) -> dict[str, Any]:

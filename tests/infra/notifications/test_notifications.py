@@ -39,21 +39,12 @@ def actions_of(statement: dict[str, Any]) -> set[str]:
     return {listed} if isinstance(listed, str) else set(listed)
 
 
-def topic_named(template: StackTemplate, name: str) -> str:
-    [logical_id] = [
-        logical_id
-        for logical_id, topic in template.of_type(TOPIC).items()
-        if topic["Properties"].get("TopicName") == name
-    ]
-    return logical_id
-
-
 def events_topic(template: StackTemplate) -> str:
-    return topic_named(template, "dogwalk-dev-events")
+    return template.topic("dogwalk-dev-events")
 
 
 def ops_topic(template: StackTemplate) -> str:
-    return topic_named(template, "dogwalk-dev-ops")
+    return template.topic("dogwalk-dev-ops")
 
 
 def topic_key(template: StackTemplate, topic_id: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from nested_stacks import Nested, nested
-from stack_template import StackTemplate, Synthesized, referenced_ids
+from stack_template import Synthesized, ops_topic, referenced_ids
 
 from infra.edge import EdgeSettings
 from infra.failover import GlobalStack
@@ -32,15 +32,6 @@ def canaries(synthesized: Synthesized) -> list[tuple[str, Nested]]:
             (synthesized.primary, synthesized.secondary), synthesized.deployment.regions, strict=True
         )
     ]
-
-
-def ops_topic(template: StackTemplate, stage: str) -> str:
-    [topic_id] = [
-        logical_id
-        for logical_id, resource in template.of_type("AWS::SNS::Topic").items()
-        if resource["Properties"].get("TopicName") == f"dogwalk-{stage}-ops"
-    ]
-    return topic_id
 
 
 def test_one_canary_per_region_every_minute_on_the_region_s_own_name(

@@ -66,6 +66,13 @@ def expect_verdict(backup_stub: Stubber, status: str) -> None:
     )
 
 
+def run_validation(clients: tuple[Any, Any, Stubber, Stubber], *, source: Any, restored: Any, **options: Any) -> Any:
+    """`restore_validation.validate` of the test's job, with the stubbed clients."""
+    backup, rds, _, _ = clients
+    return restore_validation.validate(JOB, backup=backup, rds=rds, source=source, connect_restored=restored,
+                                       **options)  # fmt: skip
+
+
 def seed_money(url: str, count: int) -> None:
     """`count` balanced transactions of two entries each."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
@@ -94,7 +101,7 @@ def lost_restore(state) -> Iterator[str]:
 
 
 def test_a_faithful_restore_is_reported_successful(state, clients) -> None:
-    backup, rds, backup_stub, rds_stub = clients
+    _, _, backup_stub, rds_stub = clients
     seed_money(state.database_url, 3)
     expect_restore_job(backup_stub, rds_stub, port=5432)
     expect_verdict(backup_stub, SUCCESSFUL)
@@ -104,9 +111,7 @@ def test_a_faithful_restore_is_reported_successful(state, clients) -> None:
         seen.append(restored)
         return connect(state.database_url)
 
-    verdict = restore_validation.validate(
-        JOB, backup=backup, rds=rds, source=lambda: connect(state.database_url), connect_restored=connect_restored
-    )
+    verdict = run_validation(clients, source=lambda: connect(state.database_url), restored=connect_restored)
 
     assert verdict.status == SUCCESSFUL, verdict.problems
     assert seen == [Restored(JOB, "awsbackup-restore-test-abc", "127.0.0.1", 5432)]
@@ -114,16 +119,14 @@ def test_a_faithful_restore_is_reported_successful(state, clients) -> None:
 
 
 def test_a_restore_behind_the_code_s_migrations_fails(state, clients) -> None:
-    backup, rds, backup_stub, rds_stub = clients
+    _, _, backup_stub, rds_stub = clients
     expect_restore_job(backup_stub, rds_stub, port=5432)
     expect_verdict(backup_stub, FAILED)
 
-    verdict = restore_validation.validate(
-        JOB,
-        backup=backup,
-        rds=rds,
+    verdict = run_validation(
+        clients,
         source=lambda: connect(state.database_url),
-        connect_restored=lambda _: connect(state.database_url),
+        restored=lambda _: connect(state.database_url),
         expected_migration="9999_not_yet_written",
     )
 
@@ -134,17 +137,15 @@ def test_a_restore_behind_the_code_s_migrations_fails(state, clients) -> None:
 
 
 def test_a_restore_that_lost_rows_fails_naming_the_tables(state, clients, lost_restore: str) -> None:
-    backup, rds, backup_stub, rds_stub = clients
+    _, _, backup_stub, rds_stub = clients
     seed_money(state.database_url, 20)  # 20 transactions, 40 entries: beyond the 10-row slack
     expect_restore_job(backup_stub, rds_stub, port=5432)
     expect_verdict(backup_stub, FAILED)
 
-    verdict = restore_validation.validate(
-        JOB,
-        backup=backup,
-        rds=rds,
+    verdict = run_validation(
+        clients,
         source=lambda: connect(state.database_url),
-        connect_restored=lambda _: connect(lost_restore),
+        restored=lambda _: connect(lost_restore),
     )
 
     assert verdict.status == FAILED
@@ -185,16 +186,14 @@ def test_an_unbalanced_ledger_fails(state, lost_restore: str) -> None:
 
 
 def test_a_job_that_restored_no_cluster_is_a_failed_validation_not_an_error(state, clients) -> None:
-    backup, rds, backup_stub, rds_stub = clients
+    _, _, backup_stub, rds_stub = clients
     expect_restore_job(backup_stub, rds_stub, port=5432, arn="arn:aws:s3:::some-bucket")
     expect_verdict(backup_stub, FAILED)
 
-    verdict = restore_validation.validate(
-        JOB,
-        backup=backup,
-        rds=rds,
+    verdict = run_validation(
+        clients,
         source=lambda: connect(state.database_url),
-        connect_restored=lambda _: pytest.fail("no cluster to connect to"),
+        restored=lambda _: pytest.fail("no cluster to connect to"),
     )
 
     assert verdict.status == FAILED
@@ -204,17 +203,15 @@ def test_a_job_that_restored_no_cluster_is_a_failed_validation_not_an_error(stat
 def test_an_unreachable_restored_cluster_fails_the_validation(state, clients) -> None:
     from local.services import free_port
 
-    backup, rds, backup_stub, rds_stub = clients
+    _, _, backup_stub, rds_stub = clients
     port = free_port()
     expect_restore_job(backup_stub, rds_stub, port=port)
     expect_verdict(backup_stub, FAILED)
 
-    verdict = restore_validation.validate(
-        JOB,
-        backup=backup,
-        rds=rds,
+    verdict = run_validation(
+        clients,
         source=lambda: connect(state.database_url),
-        connect_restored=lambda restored: psycopg.connect(
+        restored=lambda restored: psycopg.connect(
             host=restored.endpoint, port=restored.port, dbname="dogwalk", connect_timeout=2
         ),
     )
@@ -224,32 +221,28 @@ def test_an_unreachable_restored_cluster_fails_the_validation(state, clients) ->
 
 
 def test_an_operator_s_restore_is_not_judged(state, clients) -> None:
-    backup, rds, backup_stub, _ = clients
+    _, _, backup_stub, _ = clients
     backup_stub.add_response(
         "describe_restore_job", {"RestoreJobId": JOB, "CreatedResourceArn": CLUSTER_ARN}, {"RestoreJobId": JOB}
     )
 
-    verdict = restore_validation.validate(
-        JOB,
-        backup=backup,
-        rds=rds,
+    verdict = run_validation(
+        clients,
         source=lambda: pytest.fail("nothing to compare"),
-        connect_restored=lambda _: pytest.fail("nothing to connect to"),
+        restored=lambda _: pytest.fail("nothing to connect to"),
     )
 
     assert verdict is None  # and no PutRestoreValidationResult (the stubber has no response queued for one)
 
 
 def test_a_verdict_that_cannot_be_reported_raises_for_a_retry(state, clients) -> None:
-    backup, rds, backup_stub, rds_stub = clients
+    backup, _, backup_stub, rds_stub = clients
     expect_restore_job(backup_stub, rds_stub, port=5432)
     backup_stub.add_client_error("put_restore_validation_result", "InvalidRequestException", "job already validated")
 
     with pytest.raises(backup.exceptions.InvalidRequestException):
-        restore_validation.validate(
-            JOB,
-            backup=backup,
-            rds=rds,
+        run_validation(
+            clients,
             source=lambda: connect(state.database_url),
-            connect_restored=lambda _: connect(state.database_url),
+            restored=lambda _: connect(state.database_url),
         )
