@@ -219,3 +219,23 @@ def test_nothing_is_pushed_without_a_management_endpoint(
         settings.cache_clear()
 
         assert live.publish(walk.id, [{"type": "walk_completed", "walk_id": walk.id}]) == 0
+
+
+def test_watched_names_only_the_walks_someone_watches_and_never_raises(
+    walk: Walk, websocket: WebSocketGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    unwatched = "00000000-0000-4000-8000-000000000002"
+    with watcher(websocket, walk.owner.token) as socket:
+        subscribe(socket, walk.id)
+
+        found = live.watched([walk.id, unwatched])
+
+        assert list(found) == [walk.id] and found[walk.id] == live.subscribers(walk.id)
+
+        def down() -> None:
+            raise redis.exceptions.ConnectionError("Redis is down")
+
+        monkeypatch.setattr(cache, "client", down)
+        assert live.watched([walk.id]) == {}  # nothing pushed; the ingest goes on

@@ -78,7 +78,7 @@ def send(connection_id: str, message: dict[str, Any]) -> bool:
 def watched(walk_ids: Iterable[str]) -> dict[str, set[str]]:
     """The walks of `walk_ids` someone watches, with their subscribers, in one Redis round trip
     (a queue batch holds many walks, most watched by nobody: their messages need not be made).
-    None when the platform has no WebSocket API to push through; never raises (a Redis that
+    Empty when the platform has no WebSocket API to push through; never raises (a Redis that
     cannot say is logged, and nothing is pushed: the points are stored all the same)."""
     ids = list(walk_ids)
     if not ids or not websocket.can_push():
