@@ -10,7 +10,8 @@ route = Route(__name__)
 
 
 class NewPaymentMethod(Write):
-    gateway_token: str = Field(min_length=3, max_length=255, examples=["pm_card_visa"])
+    # Stripe's ids and test tokens (`pm_...`, `tok_...`): letters, digits and underscores
+    gateway_token: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_]+$", examples=["pm_card_visa"])
 
 
 @route.handle

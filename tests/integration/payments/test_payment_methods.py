@@ -50,6 +50,27 @@ def test_a_token_the_gateway_does_not_know_is_422(api: Api, owner: SeededUser) -
     assert_problem(save(api, owner, "pm_no_such_thing"), 422, "validation_error")
 
 
+@pytest.mark.parametrize("token", ["pm_card_visa\n", "pm ü", "tok/../x", "pm_card_\u00e9", "%2Fpm"])
+def test_a_token_that_is_no_gateway_id_is_422_before_the_gateway_is_asked(
+    api: Api, owner: SeededUser, state: Dependencies, token: str
+) -> None:
+    # such a token in the gateway call's idempotency key (an HTTP header) answered 503 before
+    answer = save(api, owner, token)
+
+    assert_problem(answer, 422, "validation_error")
+    assert answer.json()["errors"][0]["loc"] == ["body", "gateway_token"]
+    with psycopg.connect(state.database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM payment_customers").fetchone() == (0,)
+
+
+def test_the_longest_token_is_asked_of_the_gateway(api: Api, owner: SeededUser) -> None:
+    # 255 characters; the call's idempotency key holds its digest, within Stripe's 255 characters
+    answer = save(api, owner, "pm_" + "x" * 252)
+
+    assert_problem(answer, 422, "validation_error")
+    assert answer.json()["errors"][0]["loc"] == ["body"]  # the gateway's "no such payment method"
+
+
 def test_owners_list_only_their_own_methods(api: Api, owner: SeededUser, state: Dependencies) -> None:
     other = insert_user(state.database_url, "owner")
     save(api, owner, "pm_card_visa")

@@ -6,6 +6,7 @@ an idempotency key derived from our own operation, so a retried Lambda never doe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -84,7 +85,8 @@ def save_payment_method(owner_id: str, gateway_token: str) -> dict[str, Any]:
         _client().v1.payment_methods.attach,
         gateway_token,
         params={"customer": customer},
-        options={"idempotency_key": f"attach:{owner_id}:{gateway_token}"},
+        # the token is the app's: a digest keeps the key ASCII and within Stripe's 255 characters
+        options={"idempotency_key": f"attach:{owner_id}:{hashlib.sha256(gateway_token.encode()).hexdigest()}"},
     )
     card = method.card
     with db.transaction() as conn:
