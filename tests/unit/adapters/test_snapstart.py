@@ -1,5 +1,5 @@
-"""SnapStart's after-restore hook: registered with the runtime's library, and every restored copy
-of one snapshot draws its own random numbers."""
+"""SnapStart's hooks: registered with the runtime's library, and every restored copy of one
+snapshot draws its own random numbers."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import snapshot_restore_py
 from dogwalk.adapters import snapstart
 
 
-def test_the_hook_is_registered_when_a_handler_loads_the_layer() -> None:
+def test_both_hooks_are_registered_when_a_handler_loads_the_layer() -> None:
     import dogwalk.adapters.observability  # noqa: F401 - what every handler imports
 
-    registered = [func for func, _, _ in snapshot_restore_py._after_restore_registry]
-    assert snapstart.after_restore in registered
+    assert snapstart.after_restore in [func for func, _, _ in snapshot_restore_py.get_after_restore()]
+    assert snapstart.before_snapshot in [func for func, _, _ in snapshot_restore_py.get_before_snapshot()]
 
 
 def test_copies_restored_from_one_snapshot_draw_different_numbers() -> None:

@@ -1,20 +1,65 @@
-"""Lambda SnapStart's runtime hook: what a function restored from its snapshot does first.
+"""Lambda SnapStart's runtime hooks: what a function does before its snapshot, and what a
+function restored from the snapshot does first.
 
-SnapStart (the endpoint functions and the authorizer: `infra/functions.py`) runs a published
-version's init once, snapshots the memory, and starts every new execution environment from that
-snapshot. Whatever init made is then shared by every copy: `random`'s state (reseeded here from
-the OS; `secrets` and `uuid4` read the OS each call and need nothing) and any connection init
-opened (our adapters connect on first use, so a snapshot holds none; they are forgotten here all
-the same, should a future init warm one). The hook registers through the Snapshot Restore for
-Python library, which Lambda's Python runtimes include; where it is absent (locally, in tests) no
-function is ever restored and nothing is registered. `observability`, which every handler
-imports, imports this module.
+SnapStart (the endpoint functions: `infra/functions.py`) runs a published version's init once,
+snapshots the memory, and starts every new execution environment from that snapshot. So:
+
+- **Before the snapshot** the modules that the function's first request would import are imported
+  (`prime`): the Redis client behind the role check's limiter, boto3, the payment gateway's SDK...
+  Our adapters import them late so that a function without SnapStart (and every test) pays only for
+  what it touches; a snapshot should hold them all, or every restored environment pays for them again.
+  Only imports: nothing connects, nothing reads a credential or a secret before the snapshot.
+- **After a restore**, whatever init made is shared by every copy: `random`'s state (reseeded from
+  the OS; `secrets` and `uuid4` read the OS each call and need nothing) and any connection init
+  opened (our adapters connect on first use, so a snapshot holds none; they are forgotten all the
+  same, should a future init warm one).
+
+The hooks register through the Snapshot Restore for Python library, which Lambda's Python runtimes
+include; where it is absent (locally, in tests) no function is ever snapshotted or restored and
+nothing is registered. `observability`, which every handler imports, imports this module.
 """
 
 from __future__ import annotations
 
+import importlib
 import random
 import sys
+
+_primed: dict[str, None] = {}  # the modules to import before the snapshot, in the order named
+
+# What the first call of each adapter a function declares (`dogwalk.declarations`) imports late:
+# the measured list (`python -m bench.cold_starts` shows what is left after a restore).
+AWS = ("boto3", "botocore.config", "botocore.exceptions")
+CONNECTS = "encodings.idna"  # the first connection to a host by name encodes the name with it
+SIGNS = (*AWS, "cryptography.hazmat.backends.openssl")  # the first ES256 signature or verification
+ADAPTER_MODULES: dict[str, tuple[str, ...]] = {
+    "database": (CONNECTS, "dogwalk.adapters.db"),
+    "cache": (CONNECTS, "redis", "dogwalk.adapters.cache"),
+    "signing_keys_read": SIGNS,
+    "signing_keys_write": SIGNS,
+    "payments": (*AWS, "stripe"),
+    "websocket_push": AWS,
+    "events": (*AWS, "dogwalk.events.relay"),
+    "notify": AWS,
+    "photos_upload": AWS,
+    "photos_read": AWS,
+    "photos_check": (*AWS, "PIL.Image", "PIL.ImageOps"),
+    "home_access": AWS,
+}
+
+
+def prime(*modules: str, uses: frozenset[str] = frozenset()) -> None:
+    """Name modules the function's first request imports, and the adapters it `uses`: all imported
+    before the snapshot."""
+    _primed.update(dict.fromkeys(modules))
+    for adapter in sorted(uses):
+        _primed.update(dict.fromkeys(ADAPTER_MODULES.get(adapter, ())))
+
+
+def before_snapshot() -> None:
+    """The snapshot's last step of init: everything `prime` named, imported."""
+    for name in _primed:
+        importlib.import_module(name)
 
 
 def after_restore() -> None:
@@ -27,11 +72,12 @@ def after_restore() -> None:
 
 
 def register() -> bool:
-    """Register `after_restore` with the runtime; False where there is no SnapStart runtime."""
+    """Register both hooks with the runtime; False where there is no SnapStart runtime."""
     try:
-        from snapshot_restore_py import register_after_restore
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
         return False
+    register_before_snapshot(before_snapshot)
     register_after_restore(after_restore)
     return True
 
