@@ -159,12 +159,16 @@ def platform_env(workdir: Path) -> tuple[dict[str, str], list[Any]]:
     return dict(os.environ), started
 
 
-def run_cold_starts(names: list[str] | None = None, runs: int = RUNS) -> list[dict[str, Any]]:
+def run_cold_starts(
+    names: list[str] | None = None, runs: int = RUNS, without_bytecode: bool = False
+) -> list[dict[str, Any]]:
     from dogwalk.registry import ENDPOINTS
 
     workdir = Path(tempfile.mkdtemp(prefix="dogwalk-cold-"))
     before = dict(os.environ)
     env, started = platform_env(workdir)
+    if without_bytecode:  # as a Lambda function whose code carries no .pyc: every module compiled, nothing kept
+        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=str(workdir / "no-bytecode"))
     try:
         rows = measure(names or [endpoint.name for endpoint in ENDPOINTS], runs, env)
     finally:
@@ -185,6 +189,7 @@ def run_cold_starts(names: list[str] | None = None, runs: int = RUNS) -> list[di
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.cold_starts", description=__doc__)
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--without-bytecode", action="store_true", help="compile every module from source")
     parser.add_argument("names", nargs="*", help="endpoints (default: every one)")
     arguments = parser.parse_args()
-    run_cold_starts(arguments.names, arguments.runs)
+    run_cold_starts(arguments.names, arguments.runs, arguments.without_bytecode)

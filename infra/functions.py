@@ -16,11 +16,11 @@ from constructs import Construct
 from dogwalk import registry
 from dogwalk.config import environment_names
 from infra.auth.signing_keys import SigningKeys
-from infra.bundling import dependencies_layer_code
+from infra.bundling import TASK_ROOT, dependencies_layer_code, source_code
 from infra.compliance import acknowledge
 from infra.deployment import Deployment
 from infra.payments.secret import PaymentsSecret
-from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
+from infra.sources import CORE_LAYER_DIR, FUNCTIONS_DIR
 
 if TYPE_CHECKING:
     from infra.care.home_access import HomeAccessKey
@@ -87,7 +87,7 @@ class ServiceFunctions(NestedStack):
     def __init__(self, scope: Construct, construct_id: str, *, service: str, stage: str) -> None:
         super().__init__(scope, construct_id, description=f"dogwalk {stage}: the {service} service's functions")
         # an asset belongs to one stack: the same files, staged once, published once
-        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+        self.code = source_code(self, FUNCTIONS_DIR, TASK_ROOT)
 
 
 class FunctionFactory(Construct):
@@ -137,13 +137,13 @@ class FunctionFactory(Construct):
         self.core_layer = lambda_.LayerVersion(
             self,
             "CoreLayer",
-            code=lambda_.Code.from_asset(str(CORE_LAYER_DIR), exclude=CODE_EXCLUDES),
+            code=source_code(self, CORE_LAYER_DIR, "/opt"),  # the layer's python/ is /opt/python
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="The dogwalk package: configuration, adapters and domain logic",
         )
         # one asset for every handler module: each function differs only by its handler
-        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+        self.code = source_code(self, FUNCTIONS_DIR, TASK_ROOT)
         # every function made here, by registry name, with its declaration (dashboards, alarms, queries)
         self.created: dict[str, tuple[registry.Function, lambda_.Function]] = {}
 

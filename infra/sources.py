@@ -10,5 +10,5 @@ CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 REQUIREMENTS_FILE = REPO_ROOT / "requirements.txt"
 CDK_JSON = REPO_ROOT / "cdk.json"
 
-# Bytecode from the machine that synthesizes is useless in Lambda and would change asset hashes.
+# The synthesizing machine's own bytecode: never shipped (infra/bundling.py compiles for Lambda).
 CODE_EXCLUDES = ["__pycache__", "*.pyc"]

@@ -1,9 +1,14 @@
-"""The dependencies layer is built by pip for Lambda's platform, without boto3, and never in tests."""
+"""The dependencies layer is built by pip for Lambda's platform, without boto3, and never in tests;
+every code asset carries bytecode for Lambda's Python, checked by source hash."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import marshal
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +126,66 @@ def test_layer_fingerprint_follows_the_requirements(tmp_path: Path) -> None:
     second.write_text("pydantic==2.14.5\n")
     assert bundling.dependencies_fingerprint(first) != bundling.dependencies_fingerprint(second)
     assert bundling.dependencies_fingerprint(first) == bundling.dependencies_fingerprint(first)
+
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_bytecode_is_compiled_checked_by_source_hash_with_lambdas_paths(tmp_path: Path) -> None:
+    package = tmp_path / "tree" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "walks.py").write_text("def fail():\n    raise ValueError('where')\n")
+
+    assert bundling.compile_bytecode(tmp_path / "tree", "/opt/python", python_version=RUNNING) is True
+
+    pyc = Path(importlib.util.cache_from_source(str(package / "walks.py")))
+    data = pyc.read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == 0b11  # PEP 552: hash-based, checked against the source
+    code = marshal.loads(data[16:])  # noqa: S302 - the bytecode this test just wrote
+    assert code.co_filename == "/opt/python/pkg/walks.py"  # what a traceback shows
+    # the sources' mtimes do not matter (zip archives do not keep them): the import uses the bytecode
+    os.utime(package / "walks.py", (0, 0))
+    run = subprocess.run(
+        [sys.executable, "-v", "-c", "import pkg.walks"],
+        cwd=tmp_path / "tree", env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    assert f"{pyc} matches {package / 'walks.py'}" in run.stderr
+
+
+def test_another_python_writes_no_bytecode_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "module.py").write_text("x = 1\n")
+
+    assert bundling.compile_bytecode(tmp_path, "/var/task", python_version="2.7") is False
+
+    assert not list(tmp_path.rglob("*.pyc"))
+    assert "ships without it" in capsys.readouterr().err
+
+
+def test_source_bundler_copies_without_this_machines_bytecode(tmp_path: Path) -> None:
+    source, output = tmp_path / "source", tmp_path / "output"
+    (source / "auth" / "__pycache__").mkdir(parents=True)
+    (source / "auth" / "get_me.py").write_text("x = 1\n")
+    (source / "auth" / "__pycache__" / "get_me.cpython-311.pyc").write_bytes(b"stale")
+
+    bundler = bundling.SourceBundler(source, bundling.TASK_ROOT)
+    assert bundler.try_bundle(str(output), image=DockerImage.from_registry(bundling.BUILD_IMAGE)) is True
+
+    assert (output / "auth" / "get_me.py").read_text() == "x = 1\n"
+    assert not (output / "auth" / "__pycache__" / "get_me.cpython-311.pyc").exists()
+    compiled = list(output.rglob("*.pyc"))
+    assert [path.name for path in compiled] == (
+        ["get_me.cpython-312.pyc"] if RUNNING == bundling.PYTHON_VERSION else []
+    )
+
+
+def test_source_fingerprint_follows_the_files_not_their_bytecode(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = bundling.source_fingerprint(tmp_path)
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"whatever")
+    assert bundling.source_fingerprint(tmp_path) == before
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert bundling.source_fingerprint(tmp_path) != before
