@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from dogwalk.auth import accounts
+from dogwalk.auth import sessions
 from dogwalk.edge.api import Route
 from dogwalk.edge.schemas import OpaqueToken, Write
 
@@ -15,7 +15,7 @@ class Logout(Write):
 
 @route.handle
 def logout(request: Logout) -> Response[None]:
-    accounts.logout(route.principal.user_id, request.refresh_token)
+    sessions.logout(route.principal.user_id, request.refresh_token)
     return Response(status_code=204)
 
 

@@ -136,17 +136,6 @@ def refresh(refresh_token: str) -> Tokens:
     return _tokens(get_user(outcome.user_id), outcome.refresh_token)
 
 
-def logout(user_id: str, refresh_token: str) -> None:
-    """Revoke the token's family; a token of someone else's, or unknown, changes nothing."""
-    with db.transaction() as conn:
-        family_id = sessions.family_of(conn, refresh_token)
-        if family_id is None:
-            return
-        owner = conn.execute("SELECT user_id::text FROM refresh_families WHERE id = %s", (family_id,)).fetchone()
-        if owner and owner["user_id"] == user_id:
-            sessions.revoke_family(conn, family_id, "logout")
-
-
 def change_password(user_id: str, current: str, new: str) -> None:
     with db.transaction() as conn:
         row = conn.execute("SELECT email::text, password_hash FROM users WHERE id = %s", (user_id,)).fetchone()

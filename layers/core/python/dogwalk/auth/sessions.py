@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from dogwalk.adapters import db
 from dogwalk.adapters.db import Connection
 from dogwalk.errors import Unauthorized
 
@@ -101,3 +102,15 @@ def revoke_all(conn: Connection, user_id: str, why: str) -> int:
         "UPDATE refresh_families SET revoked_at = now(), revoked_why = %s WHERE user_id = %s AND revoked_at IS NULL",
         (why, user_id),
     ).rowcount
+
+
+def logout(user_id: str, refresh_token: str) -> None:
+    """Revoke the token's family; a token of someone else's, or unknown, changes nothing. Here, not
+    in `accounts`: logging out needs neither Argon2, JWT nor TOTP, and its function imports none."""
+    with db.transaction() as conn:
+        family_id = family_of(conn, refresh_token)
+        if family_id is None:
+            return
+        owner = conn.execute("SELECT user_id::text FROM refresh_families WHERE id = %s", (family_id,)).fetchone()
+        if owner and owner["user_id"] == user_id:
+            revoke_family(conn, family_id, "logout")
