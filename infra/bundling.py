@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import compileall
 import hashlib
+import os
 import py_compile
 import re
 import shutil
@@ -87,10 +88,13 @@ def bytecode_tag(python_version: str = PYTHON_VERSION) -> str:
 
 def compile_bytecode(tree: Path, runtime_path: str, python_version: str = PYTHON_VERSION) -> bool:
     """Compile every module under `tree` for Lambda's Python, as found at `runtime_path` there;
-    False (and a warning) when this interpreter is not of that version."""
+    False (and a warning) when this interpreter is not of that version, or an error where
+    `DOGWALK_REQUIRE_BYTECODE=1` (the deploy workflow)."""
     if bytecode_tag(python_version) == "no-bytecode":
         running = f"{sys.version_info.major}.{sys.version_info.minor}"
         warning = f"Python {running} cannot write Python {python_version}'s bytecode: {tree.name} ships without it"
+        if os.environ.get("DOGWALK_REQUIRE_BYTECODE") == "1":  # the deploy workflow's setting
+            raise RuntimeError(f"{warning}; synthesize with Python {python_version}")
         print(f"warning: {warning} (slower cold starts)", file=sys.stderr)
         return False
     compiled = compileall.compile_dir(

@@ -164,6 +164,16 @@ def test_another_python_writes_no_bytecode_and_says_so(tmp_path: Path, capsys: p
     assert "ships without it" in capsys.readouterr().err
 
 
+def test_a_deploy_that_requires_bytecode_fails_on_another_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "module.py").write_text("x = 1\n")
+    monkeypatch.setenv("DOGWALK_REQUIRE_BYTECODE", "1")
+
+    with pytest.raises(RuntimeError, match=r"synthesize with Python 2\.7"):
+        bundling.compile_bytecode(tmp_path, "/var/task", python_version="2.7")
+
+
 def test_source_bundler_copies_without_this_machines_bytecode(tmp_path: Path) -> None:
     source, output = tmp_path / "source", tmp_path / "output"
     (source / "auth" / "__pycache__").mkdir(parents=True)

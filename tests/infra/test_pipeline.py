@@ -9,6 +9,7 @@ import pytest
 import yaml
 from stack_template import StackTemplate, Synthesized
 
+from infra import bundling
 from infra.pipeline import BOOTSTRAP_ROLE_PURPOSES, GITHUB_OIDC_HOST, STS_AUDIENCE
 from infra.sources import REPO_ROOT
 
@@ -115,6 +116,10 @@ def test_an_environment_deploys_with_oidc_in_its_github_environment_primary_seco
     assert "for role in primary secondary global" in deploy
     assert "--exclusively" in deploy and "--no-rollback" not in deploy
     assert "cancel-in-progress: false" in text
+    # what it ships carries Lambda's bytecode: it synthesizes with Lambda's Python, and refuses to without
+    [python] = [step for step in job["steps"] if "setup-python" in step.get("uses", "")]
+    assert python["with"]["python-version"] == bundling.PYTHON_VERSION
+    assert job["env"]["DOGWALK_REQUIRE_BYTECODE"] == "1"
 
 
 def test_the_workflows_name_the_stacks_the_app_makes(synthesized: Synthesized) -> None:
