@@ -25,6 +25,8 @@ import importlib
 import random
 import sys
 
+from dogwalk import declarations
+
 _primed: dict[str, None] = {}  # the modules to import before the snapshot, in the order named
 
 # What the first call of each adapter a function declares (`dogwalk.declarations`) imports late:
@@ -33,18 +35,18 @@ AWS = ("boto3", "botocore.config", "botocore.exceptions")
 CONNECTS = "encodings.idna"  # the first connection to a host by name encodes the name with it
 SIGNS = (*AWS, "cryptography.hazmat.backends.openssl")  # the first ES256 signature or verification
 ADAPTER_MODULES: dict[str, tuple[str, ...]] = {
-    "database": (CONNECTS, "dogwalk.adapters.db"),
-    "cache": (CONNECTS, "redis", "dogwalk.adapters.cache"),
-    "signing_keys_read": SIGNS,
-    "signing_keys_write": SIGNS,
-    "payments": (*AWS, "stripe"),
-    "websocket_push": AWS,
-    "events": (*AWS, "dogwalk.events.relay"),
-    "notify": AWS,
-    "photos_upload": AWS,
-    "photos_read": AWS,
-    "photos_check": (*AWS, "PIL.Image", "PIL.ImageOps"),
-    "home_access": AWS,
+    declarations.DATABASE: (CONNECTS, "dogwalk.adapters.db"),
+    declarations.CACHE: (CONNECTS, "redis", "dogwalk.adapters.cache"),
+    declarations.SIGNING_KEYS_READ: SIGNS,
+    declarations.SIGNING_KEYS_WRITE: SIGNS,
+    declarations.PAYMENTS: (*AWS, "stripe"),
+    declarations.WEBSOCKET_PUSH: AWS,
+    declarations.EVENTS: (*AWS, "dogwalk.events.relay"),
+    declarations.NOTIFY: AWS,
+    declarations.PHOTOS_UPLOAD: AWS,
+    declarations.PHOTOS_READ: AWS,
+    declarations.PHOTOS_CHECK: (*AWS, "PIL.Image", "PIL.ImageOps"),
+    declarations.HOME_ACCESS: AWS,
 }
 
 
