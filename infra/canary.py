@@ -57,6 +57,18 @@ class _VersionDescription:
         return f"dogwalk {self.function.node.id} {configuration_fingerprint(self.function, self.code)}"
 
 
+def live_alias(scope: Construct, construct_id: str, function: lambda_.Function, code: str) -> lambda_.Alias:
+    """The function's `live` alias on a version published whenever its configuration or code changes."""
+    version = lambda_.Version(
+        scope,
+        f"{construct_id}Version",
+        lambda_=function,
+        # resolved at synth, when the function's configuration is complete
+        description=Lazy.string(_VersionDescription(function, code)),
+    )
+    return lambda_.Alias(scope, f"{construct_id}Live", alias_name=ALIAS_NAME, version=version)
+
+
 class CanaryDeployments(NestedStack):
     """`live` aliases of the endpoint functions, their CodeDeploy groups and rollback alarms."""
 
@@ -104,14 +116,7 @@ class CanaryDeployments(NestedStack):
         self.error_alarms: dict[str, cloudwatch.Alarm] = {}
         for name, function in sorted(functions.items()):
             construct_id = pascal_case(name)
-            version = lambda_.Version(
-                self,
-                f"{construct_id}Version",
-                lambda_=function,
-                # resolved at synth, when the function's configuration is complete
-                description=Lazy.string(_VersionDescription(function, code)),
-            )
-            alias = lambda_.Alias(self, f"{construct_id}Live", alias_name=ALIAS_NAME, version=version)
+            alias = live_alias(self, construct_id, function, code)
             errors = cloudwatch.Alarm(
                 self,
                 f"{construct_id}Errors",

@@ -225,11 +225,9 @@ class FunctionFactory(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
             environment=self.environment(declaration),
-            # endpoints start from a snapshot taken after their init (their published versions are
-            # what the `live` aliases serve): see dogwalk/adapters/snapstart.py and README "Cold starts"
-            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
-            if isinstance(declaration, registry.Endpoint)
-            else None,
+            # endpoints and the authorizer start from a snapshot taken after their init (their published
+            # versions are what the `live` aliases serve): see dogwalk/adapters/snapstart.py and README "Cold starts"
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if declaration.snap_start else None,
             **(self.data.placement(declaration.uses) if self.data is not None else {}),
         )
         if self.data is not None:

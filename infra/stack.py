@@ -15,7 +15,7 @@ from dogwalk.config import environment_names
 from infra.alarms import OperationsAlarms
 from infra.api import Api, ApiRoutes
 from infra.auth.signing_keys import SigningKeys
-from infra.canary import CanaryDeployments
+from infra.canary import CanaryDeployments, live_alias
 from infra.care.home_access import HomeAccessKey
 from infra.data import DataTier
 from infra.deployment import Deployment
@@ -25,7 +25,7 @@ from infra.environments import apply_environment
 from infra.functions import FunctionFactory, pascal_case
 from infra.notifications.fanout import Notifications
 from infra.observability import Observability, SavedQueries, api_server_error_alarm_name
-from infra.operations.migrations import Migrations
+from infra.operations.migrations import Migrations, code_fingerprint
 from infra.operations.synthetics import ApiCanary
 from infra.payments.secret import PaymentsSecret
 from infra.queues import Queues
@@ -122,6 +122,13 @@ class RegionalStack(Stack):
         # API Gateway rejects an authorizer that no method uses
         needs_authorizer = any(not endpoint.public for endpoint in endpoints)
         authorizer_function = after_migrations(authorizer) if needs_authorizer else None
+        # API Gateway invokes its `live` alias: the version SnapStart snapshots (not gradually: its
+        # refusals are function errors, which would roll any canary back)
+        authorizer_alias = (
+            live_alias(self, "Authorizer", authorizer_function, code_fingerprint())
+            if authorizer_function is not None
+            else None
+        )
         # the API invokes each endpoint function's `live` alias, which CodeDeploy shifts (a nested stack;
         # the endpoints of a nested service in one of their own: infra/functions.py ServiceFunctions)
         by_service: dict[str | None, dict[str, lambda_.Function]] = {}
@@ -150,7 +157,7 @@ class RegionalStack(Stack):
                 api=self.api,
                 endpoints=endpoints,
                 functions=aliases or self.functions,
-                authorizer=authorizer_function,
+                authorizer=authorizer_alias,
             )
         else:
             self.api = None

@@ -12,8 +12,10 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dogwalk.adapters import snapstart
 from dogwalk.adapters.observability import instrument, logger, metrics
 from dogwalk.auth import principals
+from dogwalk.auth.registry import AUTHORIZER
 from dogwalk.errors import Unauthorized
 
 
@@ -30,3 +32,4 @@ def authorize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 lambda_handler = instrument(authorize)
+snapstart.prime(uses=AUTHORIZER.uses)  # it starts from a snapshot too (infra/functions.py)

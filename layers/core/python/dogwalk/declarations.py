@@ -31,6 +31,8 @@ class Function:
     uses: frozenset[str] = field(default_factory=frozenset)
     # the folder of `functions/` (and the package of the layer) the function belongs to
     service: str = ""
+    # starts from a SnapStart snapshot of its published version (dogwalk/adapters/snapstart.py)
+    snap_start: bool = False
 
     @property
     def module(self) -> str:
@@ -55,6 +57,7 @@ class Endpoint(Function):
     status_code: int = 200
     # honours `Idempotency-Key`: a retry answers as the first request did (see dogwalk.edge.idempotency)
     idempotent: bool = False
+    snap_start: bool = True  # every endpoint: the `live` alias serves published versions
 
     @property
     def public(self) -> bool:
