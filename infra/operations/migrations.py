@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 from typing import cast
 
-from aws_cdk import CustomResource, FileSystem, RemovalPolicy, Stack, custom_resources
+from aws_cdk import CustomResource, RemovalPolicy, Stack, custom_resources
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.bundling import dependencies_fingerprint
+from infra.bundling import dependencies_fingerprint, source_fingerprint
 from infra.compliance import acknowledge
 from infra.functions import BASIC_EXECUTION_ROLE
-from infra.sources import CODE_EXCLUDES, CORE_LAYER_DIR, FUNCTIONS_DIR
+from infra.sources import CORE_LAYER_DIR, FUNCTIONS_DIR
 
 RESOURCE_TYPE = "Custom::DogWalkMigrations"
 
@@ -27,11 +27,7 @@ def code_fingerprint() -> str:
     from the code (rather than a timestamp) keeps synth deterministic while still running the
     migrations on every deploy that changes anything they or the new handlers depend on.
     """
-    parts = [
-        FileSystem.fingerprint(str(CORE_LAYER_DIR), exclude=CODE_EXCLUDES),
-        FileSystem.fingerprint(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES),
-        dependencies_fingerprint(),
-    ]
+    parts = [source_fingerprint(CORE_LAYER_DIR), source_fingerprint(FUNCTIONS_DIR), dependencies_fingerprint()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

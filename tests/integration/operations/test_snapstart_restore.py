@@ -94,11 +94,11 @@ def test_every_endpoints_primed_modules_import() -> None:
 def test_the_token_authorizers_snapshot_holds_boto3_and_redis() -> None:
     """Its first request reads the signing keys (boto3) and the suspension list (Redis): imported
     before the snapshot, not by the first request of every restored environment."""
-    script = "import sys, auth.authorize\nfrom dogwalk.adapters import snapstart\n"
-    script += "before = {'boto3', 'redis'} & set(sys.modules)\nsnapstart.before_snapshot()\n"
-    script += (
-        "print(sorted(before), sorted({'boto3', 'redis', 'cryptography.hazmat.backends.openssl'} & set(sys.modules)))"
-    )
+    script = "import json, sys, auth.authorize\nfrom dogwalk.adapters import snapstart\n"
+    script += "wanted = {'boto3', 'redis', 'cryptography.hazmat.backends.openssl'}\n"
+    script += "before = sorted({'boto3', 'redis'} & set(sys.modules))\nsnapstart.before_snapshot()\n"
+    script += "print(json.dumps([before, sorted(wanted & set(sys.modules))]))"
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)  # noqa: S603
 
-    assert run.stdout.split("\n")[-2] == "['redis'] ['boto3', 'cryptography.hazmat.backends.openssl', 'redis']"
+    before, after = json.loads(run.stdout.strip().splitlines()[-1])
+    assert (before, after) == (["redis"], ["boto3", "cryptography.hazmat.backends.openssl", "redis"])
