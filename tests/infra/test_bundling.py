@@ -155,6 +155,13 @@ def test_bytecode_is_compiled_checked_by_source_hash_with_lambdas_paths(tmp_path
     assert f"{pyc} matches {package / 'walks.py'}" in run.stderr
 
 
+def test_a_module_that_does_not_compile_fails_the_synth(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def walk(:\n")
+
+    with pytest.raises(RuntimeError, match="for Lambda failed"):
+        bundling.compile_bytecode(tmp_path, "/var/task", python_version=RUNNING)
+
+
 def test_another_python_writes_no_bytecode_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "module.py").write_text("x = 1\n")
 
