@@ -198,8 +198,11 @@ class RegionalStack(Stack):
             if account is not None:
                 self.websocket.stage.node.add_dependency(account)
         if device_authorizer is not None:
+            # IoT Core invokes its `live` alias, the version SnapStart snapshots (switched at once, as
+            # the token authorizer's is)
+            device_alias = live_alias(self, "DeviceAuthorizer", after_migrations(device_authorizer), code_fingerprint())
             self.devices: DeviceAuthentication | None = DeviceAuthentication(
-                self, "Devices", stage=deployment.stage, function=after_migrations(device_authorizer)
+                self, "Devices", stage=deployment.stage, function=device_alias
             )
             CfnOutput(
                 self,

@@ -14,9 +14,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from dogwalk.adapters import snapstart
 from dogwalk.adapters.observability import instrument, logger, metrics
 from dogwalk.errors import Forbidden, RateLimited, Unauthorized
 from dogwalk.tracking import device_policy
+from dogwalk.tracking.registry import DEVICE_AUTHORIZER
 
 
 class _Part(BaseModel):
@@ -75,3 +77,5 @@ def authorize_device(event: dict[str, Any], context: LambdaContext) -> dict[str,
 
 
 lambda_handler = instrument(authorize_device, correlation_id_path="connectionMetadata.id")
+# it starts from a snapshot (infra/functions.py); `principals.active` imports the suspension check late
+snapstart.prime("dogwalk.auth.suspensions", uses=DEVICE_AUTHORIZER.uses)

@@ -85,6 +85,13 @@ class StackTemplate:
                 functions[name] = logical_id
         return functions
 
+    def live_alias(self, name: str) -> str:
+        """The logical id of the `live` alias of the function with that registry name (this stack's)."""
+        function = self.python_functions()[name]
+        [alias] = [logical_id for logical_id, alias in self.of_type("AWS::Lambda::Alias").items()
+                   if alias["Properties"]["FunctionName"] == {"Ref": function}]  # fmt: skip
+        return alias
+
     def properties(self, logical_id: str) -> dict[str, Any]:
         properties: dict[str, Any] = self.resources[logical_id]["Properties"]
         return properties

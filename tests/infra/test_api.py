@@ -166,20 +166,12 @@ def test_token_authorizer_reads_the_authorization_header_and_caches_five_minutes
     assert properties["IdentitySource"] == "method.request.header.Authorization"
     assert properties["AuthorizerResultTtlInSeconds"] == 300
     targets = primary_routes.parameter_source(properties["AuthorizerUri"])
-    assert targets == {authorizer_alias(primary_routes.parent)}  # the version SnapStart snapshots
-
-
-def authorizer_alias(regional: StackTemplate) -> str:
-    """The logical id of the token authorizer's `live` alias."""
-    function = regional.python_functions()[registry.AUTHORIZER.name]
-    [alias] = [logical_id for logical_id, alias in regional.of_type("AWS::Lambda::Alias").items()
-               if alias["Properties"]["FunctionName"] == {"Ref": function}]  # fmt: skip
-    return alias
+    assert targets == {primary_routes.parent.live_alias(registry.AUTHORIZER.name)}  # the version SnapStart snapshots
 
 
 def test_api_gateway_may_invoke_the_authorizer(primary_routes: Nested) -> None:
     primary = primary_routes.parent
-    alias = authorizer_alias(primary)
+    alias = primary.live_alias(registry.AUTHORIZER.name)
     authorizer_id, _ = primary_routes.template.only("AWS::ApiGateway::Authorizer")
     # in the routes' stack, beside the authorizer; none in the regional stack
     assert not [

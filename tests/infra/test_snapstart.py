@@ -1,6 +1,5 @@
 """SnapStart on the published versions (the versions the `live` aliases serve) of the endpoints
-and of the token authorizer, nowhere else: queue consumers, schedules and the device authorizer
-start as before."""
+and of the two authorizers, nowhere else: queue consumers and schedules start as before."""
 
 from __future__ import annotations
 
@@ -12,10 +11,13 @@ from dogwalk import registry
 pytestmark = pytest.mark.infra
 
 
-def test_the_endpoints_and_the_token_authorizer_and_only_they_start_from_a_snapshot(
+AUTHORIZERS = (registry.AUTHORIZER, registry.DEVICE_AUTHORIZER)
+
+
+def test_the_endpoints_and_the_authorizers_and_only_they_start_from_a_snapshot(
     regional: list[StackTemplate],
 ) -> None:
-    endpoints = {endpoint.name for endpoint in registry.ENDPOINTS} | {registry.AUTHORIZER.name}
+    endpoints = {endpoint.name for endpoint in registry.ENDPOINTS} | {authorizer.name for authorizer in AUTHORIZERS}
     for template in regional:
         functions = template.python_functions()
         on_versions = {"ApplyOn": "PublishedVersions"}
@@ -25,9 +27,12 @@ def test_the_endpoints_and_the_token_authorizer_and_only_they_start_from_a_snaps
         assert endpoints <= set(functions)
 
 
-def test_api_gateway_invokes_the_authorizers_live_alias_on_a_published_version(regional: list[StackTemplate]) -> None:
+@pytest.mark.parametrize("declaration", AUTHORIZERS, ids=lambda declaration: declaration.name)
+def test_each_authorizer_has_a_live_alias_on_a_published_version(
+    regional: list[StackTemplate], declaration: registry.Function
+) -> None:
     for template in regional:
-        authorizer = template.python_functions()[registry.AUTHORIZER.name]
+        authorizer = template.python_functions()[declaration.name]
         aliases = [alias["Properties"] for alias in template.of_type("AWS::Lambda::Alias").values()
                    if alias["Properties"]["FunctionName"] == {"Ref": authorizer}]  # fmt: skip
         assert [alias["Name"] for alias in aliases] == ["live"]

@@ -20,8 +20,9 @@ def test_the_custom_authorizer_calls_authorize_device_without_token_signing(
     for template in regional:
         _, authorizer = template.only(AUTHORIZER)
         properties = authorizer["Properties"]
-        function = template.python_functions()[registry.DEVICE_AUTHORIZER.name]
-        assert referenced_ids(properties["AuthorizerFunctionArn"]) == {function}
+        # its `live` alias: the version SnapStart snapshots
+        alias = template.live_alias(registry.DEVICE_AUTHORIZER.name)
+        assert properties["AuthorizerFunctionArn"] == {"Ref": alias}
         assert properties["AuthorizerName"] == f"dogwalk_{synthesized_deployment.stage}_devices"
         assert properties["SigningDisabled"] is True
         assert properties["Status"] == "ACTIVE"
@@ -31,11 +32,11 @@ def test_the_custom_authorizer_calls_authorize_device_without_token_signing(
 def test_iot_may_invoke_authorize_device_for_this_authorizer_only(regional: list[StackTemplate]) -> None:
     for template in regional:
         authorizer_id, _ = template.only(AUTHORIZER)
-        function = template.python_functions()[registry.DEVICE_AUTHORIZER.name]
+        alias = template.live_alias(registry.DEVICE_AUTHORIZER.name)
         permissions = [
             permission["Properties"]
             for permission in template.of_type("AWS::Lambda::Permission").values()
-            if referenced_ids(permission["Properties"]["FunctionName"]) == {function}
+            if referenced_ids(permission["Properties"]["FunctionName"]) == {alias}
         ]
         [permission] = permissions
         assert permission["Principal"] == "iot.amazonaws.com"
@@ -44,10 +45,10 @@ def test_iot_may_invoke_authorize_device_for_this_authorizer_only(regional: list
 
 
 def test_no_other_function_may_be_invoked_by_iot(primary: StackTemplate) -> None:
-    function = primary.python_functions()[registry.DEVICE_AUTHORIZER.name]
+    alias = primary.live_alias(registry.DEVICE_AUTHORIZER.name)
     for permission in primary.of_type("AWS::Lambda::Permission").values():
         if permission["Properties"]["Principal"] == "iot.amazonaws.com":
-            assert referenced_ids(permission["Properties"]["FunctionName"]) == {function}
+            assert referenced_ids(permission["Properties"]["FunctionName"]) == {alias}
 
 
 def test_the_phones_endpoint_uses_the_authorizer_and_no_other(

@@ -91,14 +91,22 @@ def test_every_endpoints_primed_modules_import() -> None:
     assert {"redis", "boto3", "stripe", "dogwalk.adapters.ratelimit", "dogwalk.edge.idempotency"} <= primed
 
 
-def test_the_token_authorizers_snapshot_holds_boto3_and_redis() -> None:
-    """Its first request reads the signing keys (boto3) and the suspension list (Redis): imported
-    before the snapshot, not by the first request of every restored environment."""
-    script = "import json, sys, auth.authorize\nfrom dogwalk.adapters import snapstart\n"
-    script += "wanted = {'boto3', 'redis', 'cryptography.hazmat.backends.openssl'}\n"
-    script += "before = sorted({'boto3', 'redis'} & set(sys.modules))\nsnapstart.before_snapshot()\n"
+SIGNING = ["boto3", "cryptography.hazmat.backends.openssl"]
+
+
+@pytest.mark.parametrize(
+    ("module", "reads"), [("auth.authorize", []), ("tracking.authorize_device", ["psycopg", "redis"])]
+)
+def test_each_authorizers_snapshot_holds_boto3_and_what_its_first_request_reads(module: str, reads: list[str]) -> None:
+    """Their first request reads the signing keys (boto3, the signing backend), the device
+    authorizer's the suspension list (Redis) and the walks under way (PostgreSQL) too: imported
+    before the snapshot, not by the first request of every restored environment. The token
+    authorizer, which never asks either, imports neither."""
+    script = f"import json, sys, {module}\nfrom dogwalk.adapters import snapstart\n"
+    script += "wanted = {'boto3', 'redis', 'psycopg', 'cryptography.hazmat.backends.openssl'}\n"
+    script += "before = sorted(wanted & set(sys.modules))\nsnapstart.before_snapshot()\n"
     script += "print(json.dumps([before, sorted(wanted & set(sys.modules))]))"
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)  # noqa: S603
 
     before, after = json.loads(run.stdout.strip().splitlines()[-1])
-    assert (before, after) == (["redis"], ["boto3", "cryptography.hazmat.backends.openssl", "redis"])
+    assert (before, after) == (reads, sorted(SIGNING + reads))

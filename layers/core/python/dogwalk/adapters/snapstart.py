@@ -32,8 +32,8 @@ _primed: dict[str, None] = {}  # the modules to import before the snapshot, in t
 
 # What the first call of each adapter a function declares (`dogwalk.declarations`) imports late:
 # the measured list (`python -m bench.cold_starts` shows what is left after a restore).
-AWS = ("boto3", "botocore.config", "botocore.exceptions")
 CONNECTS = "encodings.idna"  # the first connection to a host by name encodes the name with it
+AWS = (CONNECTS, "boto3", "botocore.config", "botocore.exceptions")
 SIGNS = (*AWS, "cryptography.hazmat.backends.openssl")  # the first ES256 signature or verification
 ADAPTER_MODULES: dict[str, tuple[str, ...]] = {
     declarations.DATABASE: (CONNECTS, "dogwalk.adapters.db"),

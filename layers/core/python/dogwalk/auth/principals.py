@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from dogwalk.auth import suspensions
 from dogwalk.auth.tokens import Claims, verify_access_token
 from dogwalk.errors import Unauthorized
 
@@ -26,6 +25,9 @@ def verified(token: str | None) -> Claims:
 
 def active(token: str | None) -> Claims:
     """As `verified`, and its user not suspended (Unauthorized with code `account_suspended`)."""
+    # imported here: the REST authorizer, which never asks, needs neither Redis nor PostgreSQL
+    from dogwalk.auth import suspensions
+
     claims = verified(token)
     if suspensions.is_suspended(claims.user_id):
         raise Unauthorized("This account is suspended.", code=SUSPENDED)

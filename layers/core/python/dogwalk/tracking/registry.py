@@ -141,8 +141,11 @@ TOPIC_RULES: tuple[TopicRule, ...] = (
 )
 
 # The IoT Core custom authorizer: a phone connects with its access token as the MQTT password and
-# may publish only to the walks of its own in-progress bookings.
-DEVICE_AUTHORIZER: Function = SERVICE.function("authorize_device", uses=frozenset({SIGNING_KEYS_READ, DATABASE, CACHE}))
+# may publish only to the walks of its own in-progress bookings. Every (re)connection of a phone
+# waits for it: it starts from a snapshot (see README "Cold starts").
+DEVICE_AUTHORIZER: Function = SERVICE.function(
+    "authorize_device", uses=frozenset({SIGNING_KEYS_READ, DATABASE, CACHE}), snap_start=True
+)
 
 # The live view's WebSocket API (API Gateway WebSocket API in the cloud; locally ws://127.0.0.1:3001/v1/ws).
 WEBSOCKET_ROUTES: tuple[WebSocketRoute, ...] = (
