@@ -38,10 +38,27 @@ def ensure_port_free(port: int, what: str, setting: str) -> None:
             ) from None
 
 
+# Below the OS's ephemeral ports (Linux 32768-60999, macOS 49152-65535), where it picks the local
+# port of every outgoing connection and of every bind to port 0: a port chosen there can be taken
+# by such a connection before the server meant for it binds (seen in CI: "port ... is taken").
+FREE_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on, not handed out before by this process, below the ephemeral range."""
+    for _ in range(1000):
+        port = FREE_PORTS[secrets.randbelow(len(FREE_PORTS))]
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {FREE_PORTS.start}-{FREE_PORTS.stop - 1}")
 
 
 def wait_for_port(port: int, timeout_s: float = 30.0) -> None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 import types
+from pathlib import Path
 
 import pytest
 
 from dogwalk import registry
-from local import runtime
+from local import runtime, services
 from local.runtime import SAMPLE_CALLERS
 from local.scheduler import Scheduler
+from local.services import free_port
 from tests.conftest import REPO
 from tests.integration.marketplace.conftest import run_sql
 
@@ -108,3 +111,25 @@ def test_a_failing_job_does_not_stop_the_scheduler(monkeypatch: pytest.MonkeyPat
 )
 def test_schedule_expressions_are_eventbridge_rates(every_s: int, expression: str) -> None:
     assert registry.Schedule(name="x", every_s=every_s).expression == expression
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_distinct() -> None:
+    """Outgoing connections and binds to port 0 take their local ports from the ephemeral range:
+    a port chosen there could be taken before the server meant for it binds."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(50)]
+
+    assert len(set(ports)) == 50
+    assert all(port < low for port in ports)
+
+
+def test_a_port_something_listens_on_is_not_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        monkeypatch.setattr(services, "FREE_PORTS", range(port, port + 1))
+        monkeypatch.setattr(services, "_handed_out", set())
+        with pytest.raises(RuntimeError, match="no free port"):
+            free_port()
+    assert free_port() == port

@@ -28,12 +28,12 @@ class IamAuthCredentials(redis.CredentialProvider):
     def token(self) -> str:
         now = time.monotonic()
         if self._signed is None or now - self._signed[0] >= IAM_TOKEN_REUSE_S:
-            import boto3
             from botocore.auth import SigV4QueryAuth
             from botocore.awsrequest import AWSRequest
 
-            session = boto3.session.Session()
-            credentials = session.get_credentials()
+            from dogwalk.adapters import aws
+
+            credentials = aws.session().get_credentials()
             if credentials is None:
                 raise RuntimeError("no AWS credentials to sign the ElastiCache IAM auth token with")
             request = AWSRequest(
@@ -60,9 +60,9 @@ def connection_arguments() -> dict[str, Any]:
     parts = urlsplit(current.redis_url)
     if not parts.username or not parts.hostname:
         raise ValueError("REDIS_URL needs a host and a user for IAM auth")
-    import boto3
+    from dogwalk.adapters import aws
 
-    region = boto3.session.Session().region_name
+    region = aws.session().region_name
     if not region:
         raise RuntimeError("no AWS region to sign the ElastiCache IAM auth token for")
     netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
