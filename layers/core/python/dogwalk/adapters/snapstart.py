@@ -35,7 +35,8 @@ _clients: dict[str, None] = {}  # the AWS services whose clients' data botocore 
 
 # What the first call of each adapter a function declares (`dogwalk.declarations`) imports late:
 # the measured list (`python -m bench.cold_starts` shows what is left after a restore). In the
-# cloud the database and the cache take IAM auth tokens, which botocore signs.
+# cloud the database and the cache take IAM auth tokens, which botocore signs (the bench cannot
+# show that path: tests/unit/adapters/test_snapstart.py runs it).
 CONNECTS = "encodings.idna"  # the first connection to a host by name encodes the name with it
 AWS = (CONNECTS, "boto3", "botocore.config", "botocore.exceptions")
 SIGNS = (*AWS, "cryptography.hazmat.backends.openssl")  # the first ES256 signature or verification
