@@ -183,8 +183,15 @@ class RegionalStack(Stack):
         for queue_name, dead_letters in self.queues.dead_letter_queues.items():
             self.alarms.on_dead_letters(queue_name, dead_letters)
         if self.websocket is not None:
+            # a route that starts from a snapshot is integrated through its `live` alias (switched at once)
             self.websocket.add_routes(
-                websocket_routes, {route.name: after_migrations(route) for route in websocket_routes}
+                websocket_routes,
+                {
+                    route.name: live_alias(self, pascal_case(route.name), after_migrations(route), code_fingerprint())
+                    if route.snap_start
+                    else after_migrations(route)
+                    for route in websocket_routes
+                },
             )
             CfnOutput(
                 self,

@@ -12,10 +12,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_websocket_event import APIGatewayWebSocketEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dogwalk.adapters import snapstart
 from dogwalk.adapters.observability import instrument, logger, metrics
 from dogwalk.auth import principals
 from dogwalk.errors import Unauthorized
 from dogwalk.tracking import live
+from dogwalk.tracking.registry import WS_CONNECT
 
 
 def ws_connect(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -33,3 +35,5 @@ def ws_connect(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 lambda_handler = instrument(ws_connect, correlation_paths.API_GATEWAY_REST)
+# it starts from a snapshot (infra/functions.py); `principals.active` imports the suspension check late
+snapstart.prime("dogwalk.auth.suspensions", uses=WS_CONNECT.uses)

@@ -12,9 +12,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_websocket_event im
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from dogwalk.adapters import snapstart
 from dogwalk.adapters.observability import instrument
 from dogwalk.errors import DomainError
 from dogwalk.tracking import live
+from dogwalk.tracking.registry import WS_SUBSCRIBE
 
 
 class Subscribe(BaseModel):
@@ -41,3 +43,4 @@ def ws_subscribe(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
 
 
 lambda_handler = instrument(ws_subscribe, correlation_paths.API_GATEWAY_REST)
+snapstart.prime(uses=WS_SUBSCRIBE.uses)  # it starts from a snapshot (infra/functions.py)

@@ -1,5 +1,6 @@
-"""SnapStart on the published versions (the versions the `live` aliases serve) of the endpoints
-and of the two authorizers, nowhere else: queue consumers and schedules start as before."""
+"""SnapStart on the published versions (the versions the `live` aliases serve) of the endpoints,
+the two authorizers and the live view's connect and subscribe, nowhere else: queue consumers,
+schedules and `$disconnect` start as before."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import pytest
 from stack_template import StackTemplate
 
 from dogwalk import registry
+from dogwalk.tracking.registry import WS_CONNECT, WS_SUBSCRIBE
 
 pytestmark = pytest.mark.infra
 
 
-AUTHORIZERS = (registry.AUTHORIZER, registry.DEVICE_AUTHORIZER)
+# besides the endpoints, what someone waits for: the two authorizers, the live view's connect and subscribe
+WAITED_FOR = (registry.AUTHORIZER, registry.DEVICE_AUTHORIZER, WS_CONNECT, WS_SUBSCRIBE)
 
 
-def test_the_endpoints_and_the_authorizers_and_only_they_start_from_a_snapshot(
+def test_the_endpoints_and_what_else_is_waited_for_and_only_they_start_from_a_snapshot(
     regional: list[StackTemplate],
 ) -> None:
-    endpoints = {endpoint.name for endpoint in registry.ENDPOINTS} | {authorizer.name for authorizer in AUTHORIZERS}
+    assert {function.name for function in registry.functions() if function.snap_start} == {
+        endpoint.name for endpoint in registry.ENDPOINTS
+    } | {function.name for function in WAITED_FOR}
+    endpoints = {endpoint.name for endpoint in registry.ENDPOINTS} | {function.name for function in WAITED_FOR}
     for template in regional:
         functions = template.python_functions()
         on_versions = {"ApplyOn": "PublishedVersions"}
@@ -27,8 +33,8 @@ def test_the_endpoints_and_the_authorizers_and_only_they_start_from_a_snapshot(
         assert endpoints <= set(functions)
 
 
-@pytest.mark.parametrize("declaration", AUTHORIZERS, ids=lambda declaration: declaration.name)
-def test_each_authorizer_has_a_live_alias_on_a_published_version(
+@pytest.mark.parametrize("declaration", WAITED_FOR, ids=lambda declaration: declaration.name)
+def test_each_has_a_live_alias_on_a_published_version(
     regional: list[StackTemplate], declaration: registry.Function
 ) -> None:
     for template in regional:

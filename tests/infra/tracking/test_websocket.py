@@ -67,9 +67,21 @@ def test_api_selects_routes_by_the_action_field(regional: list[StackTemplate]) -
         assert api["Properties"]["RouteSelectionExpression"] == "$request.body.action"
 
 
+def invoked(template: StackTemplate, declaration: registry.WebSocketRoute) -> str:
+    """What API Gateway invokes for a route: the `live` alias of a function that starts from a snapshot."""
+    if declaration.snap_start:
+        return template.live_alias(declaration.name)
+    return template.python_functions()[declaration.name]
+
+
+def test_connect_and_subscribe_start_from_a_snapshot_and_disconnect_does_not() -> None:
+    snapping = {route.route_key for route in registry.WEBSOCKET_ROUTES if route.snap_start}
+    assert snapping == {"$connect", "subscribe"}  # what an owner opening the live view waits for
+
+
 def test_exactly_the_registry_routes_each_proxied_to_its_function(regional: list[StackTemplate]) -> None:
     for template in regional:
-        functions = template.python_functions()
+        lambdas = set(template.of_type("AWS::Lambda::Function")) | set(template.of_type("AWS::Lambda::Alias"))
         routes = {
             route["Properties"]["RouteKey"]: route["Properties"]
             for route in template.of_type("AWS::ApiGatewayV2::Route").values()
@@ -82,17 +94,16 @@ def test_exactly_the_registry_routes_each_proxied_to_its_function(regional: list
             [integration_id] = referenced_ids(route["Target"])
             integration = template.properties(integration_id)
             assert integration["IntegrationType"] == "AWS_PROXY"
-            targets = referenced_ids(integration["IntegrationUri"]) & set(template.of_type("AWS::Lambda::Function"))
-            assert targets == {functions[declaration.name]}, declaration.name
+            targets = referenced_ids(integration["IntegrationUri"]) & lambdas
+            assert targets == {invoked(template, declaration)}, declaration.name
 
 
 def test_api_gateway_may_invoke_each_route_function_from_this_api_only(primary: StackTemplate) -> None:
-    functions = primary.python_functions()
     for declaration in registry.WEBSOCKET_ROUTES:
         permissions = [
             permission["Properties"]
             for permission in primary.of_type("AWS::Lambda::Permission").values()
-            if referenced_ids(permission["Properties"]["FunctionName"]) == {functions[declaration.name]}
+            if referenced_ids(permission["Properties"]["FunctionName"]) == {invoked(primary, declaration)}
         ]
         [permission] = permissions
         assert permission["Principal"] == "apigateway.amazonaws.com"

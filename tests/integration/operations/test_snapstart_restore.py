@@ -95,13 +95,18 @@ SIGNING = ["boto3", "cryptography.hazmat.backends.openssl"]
 
 
 @pytest.mark.parametrize(
-    ("module", "reads"), [("auth.authorize", []), ("tracking.authorize_device", ["psycopg", "redis"])]
+    ("module", "reads"),
+    [
+        ("auth.authorize", []),
+        ("tracking.authorize_device", ["psycopg", "redis"]),
+        ("tracking.ws_connect", ["psycopg", "redis"]),
+    ],
 )
-def test_each_authorizers_snapshot_holds_boto3_and_what_its_first_request_reads(module: str, reads: list[str]) -> None:
-    """Their first request reads the signing keys (boto3, the signing backend), the device
-    authorizer's the suspension list (Redis) and the walks under way (PostgreSQL) too: imported
-    before the snapshot, not by the first request of every restored environment. The token
-    authorizer, which never asks either, imports neither."""
+def test_a_verifiers_snapshot_holds_boto3_and_what_its_first_request_reads(module: str, reads: list[str]) -> None:
+    """The first request of the authorizers and of the live view's `$connect` reads the signing keys
+    (boto3, the signing backend), the device authorizer's and `$connect`'s the suspension list
+    (Redis, PostgreSQL when Redis cannot answer) too: imported before the snapshot, not by the first
+    request of every restored environment. The token authorizer, which never asks, imports neither."""
     script = f"import json, sys, {module}\nfrom dogwalk.adapters import snapstart\n"
     script += "wanted = {'boto3', 'redis', 'psycopg', 'cryptography.hazmat.backends.openssl'}\n"
     script += "before = sorted(wanted & set(sys.modules))\nsnapstart.before_snapshot()\n"

@@ -148,9 +148,20 @@ DEVICE_AUTHORIZER: Function = SERVICE.function(
 )
 
 # The live view's WebSocket API (API Gateway WebSocket API in the cloud; locally ws://127.0.0.1:3001/v1/ws).
-WEBSOCKET_ROUTES: tuple[WebSocketRoute, ...] = (
+# An owner opening the live view waits for `$connect` and then `subscribe`: both start from a snapshot
+# (see README "Cold starts"); nobody waits for `$disconnect`.
+WS_CONNECT = SERVICE.websocket_route(
+    "ws_connect",
+    route_key="$connect",
     # the suspension check falls back to the database when Redis cannot answer
-    SERVICE.websocket_route("ws_connect", route_key="$connect", uses=frozenset({SIGNING_KEYS_READ, CACHE, DATABASE})),
+    uses=frozenset({SIGNING_KEYS_READ, CACHE, DATABASE}),
+    snap_start=True,
+)
+WS_SUBSCRIBE = SERVICE.websocket_route(
+    "ws_subscribe", route_key="subscribe", uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH}), snap_start=True
+)
+WEBSOCKET_ROUTES: tuple[WebSocketRoute, ...] = (
+    WS_CONNECT,
     SERVICE.websocket_route("ws_disconnect", route_key="$disconnect", uses=frozenset({CACHE})),
-    SERVICE.websocket_route("ws_subscribe", route_key="subscribe", uses=frozenset({DATABASE, CACHE, WEBSOCKET_PUSH})),
+    WS_SUBSCRIBE,
 )
