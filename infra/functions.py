@@ -225,8 +225,8 @@ class FunctionFactory(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
             environment=self.environment(declaration),
-            # endpoints and the authorizer start from a snapshot taken after their init (their published
-            # versions are what the `live` aliases serve): see dogwalk/adapters/snapstart.py and README "Cold starts"
+            # what declares `snap_start` (the endpoints, what else someone waits for) starts from a snapshot
+            # taken after its init (its `live` alias serves published versions): dogwalk/adapters/snapstart.py
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if declaration.snap_start else None,
             **(self.data.placement(declaration.uses) if self.data is not None else {}),
         )

@@ -116,19 +116,23 @@ class RegionalStack(Stack):
             function.node.add_dependency(self.migrations.resource)
             return function
 
+        code = code_fingerprint()
+
+        def invoked(declaration: registry.Function) -> lambda_.IFunction:
+            """What its caller invokes: for a function that starts from a snapshot, its `live` alias on
+            the version SnapStart snapshots (switched at once: only endpoints go through canaries, and
+            the token authorizer's refusals are function errors, which would roll a canary back)."""
+            function = after_migrations(declaration)
+            return (
+                live_alias(self, pascal_case(declaration.name), function, code) if declaration.snap_start else function
+            )
+
         self.functions: dict[str, lambda_.Function] = {
             endpoint.name: after_migrations(endpoint) for endpoint in endpoints
         }
         # API Gateway rejects an authorizer that no method uses
         needs_authorizer = any(not endpoint.public for endpoint in endpoints)
-        authorizer_function = after_migrations(authorizer) if needs_authorizer else None
-        # API Gateway invokes its `live` alias: the version SnapStart snapshots (not gradually: its
-        # refusals are function errors, which would roll any canary back)
-        authorizer_alias = (
-            live_alias(self, "Authorizer", authorizer_function, code_fingerprint())
-            if authorizer_function is not None
-            else None
-        )
+        authorizer_function = invoked(authorizer) if needs_authorizer else None
         # the API invokes each endpoint function's `live` alias, which CodeDeploy shifts (a nested stack;
         # the endpoints of a nested service in one of their own: infra/functions.py ServiceFunctions)
         by_service: dict[str | None, dict[str, lambda_.Function]] = {}
@@ -157,7 +161,7 @@ class RegionalStack(Stack):
                 api=self.api,
                 endpoints=endpoints,
                 functions=aliases or self.functions,
-                authorizer=authorizer_alias,
+                authorizer=authorizer_function,
             )
         else:
             self.api = None
@@ -183,16 +187,7 @@ class RegionalStack(Stack):
         for queue_name, dead_letters in self.queues.dead_letter_queues.items():
             self.alarms.on_dead_letters(queue_name, dead_letters)
         if self.websocket is not None:
-            # a route that starts from a snapshot is integrated through its `live` alias (switched at once)
-            self.websocket.add_routes(
-                websocket_routes,
-                {
-                    route.name: live_alias(self, pascal_case(route.name), after_migrations(route), code_fingerprint())
-                    if route.snap_start
-                    else after_migrations(route)
-                    for route in websocket_routes
-                },
-            )
+            self.websocket.add_routes(websocket_routes, {route.name: invoked(route) for route in websocket_routes})
             CfnOutput(
                 self,
                 "WebSocketUrl",
@@ -205,11 +200,8 @@ class RegionalStack(Stack):
             if account is not None:
                 self.websocket.stage.node.add_dependency(account)
         if device_authorizer is not None:
-            # IoT Core invokes its `live` alias, the version SnapStart snapshots (switched at once, as
-            # the token authorizer's is)
-            device_alias = live_alias(self, "DeviceAuthorizer", after_migrations(device_authorizer), code_fingerprint())
             self.devices: DeviceAuthentication | None = DeviceAuthentication(
-                self, "Devices", stage=deployment.stage, function=device_alias
+                self, "Devices", stage=deployment.stage, function=invoked(device_authorizer)
             )
             CfnOutput(
                 self,

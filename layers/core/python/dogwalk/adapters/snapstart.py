@@ -1,9 +1,9 @@
 """Lambda SnapStart's runtime hooks: what a function does before its snapshot, and what a
 function restored from the snapshot does first.
 
-SnapStart (the endpoints and both authorizers: `snap_start` in their declarations) runs a
-published version's init once, snapshots the memory, and starts every new execution environment
-from that snapshot. So:
+SnapStart (the functions that declare `snap_start`: the endpoints, the authorizers, the live view's
+`$connect` and `subscribe`) runs a published version's init once, snapshots the memory, and starts
+every new execution environment from that snapshot. So:
 
 - **Before the snapshot** the modules that the function's first request would import are imported
   (`prime`): the Redis client behind the role check's limiter, boto3, the payment gateway's SDK...
